@@ -1,0 +1,34 @@
+# The two commands a newcomer needs: `make run` and `make test`.
+SHELL := /bin/bash
+GO ?= go
+BIN := bin/consultd
+VERSION := $(shell git describe --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X main.version=$(VERSION)
+
+.PHONY: run test build lint bench test-deps clean
+
+run: build
+	./scripts/with-dev-env.sh $(BIN) seed-demo
+	./scripts/with-dev-env.sh $(BIN) serve
+
+build:
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/consultd
+
+test: test-deps
+	$(GO) vet ./...
+	./scripts/with-dev-env.sh $(GO) test -race -count=1 -timeout 15m ./...
+
+# Installs what the test suite drives besides PostgreSQL (browsers, parsers).
+test-deps:
+	./scripts/test-deps.sh
+
+lint:
+	$(GO) vet ./...
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@latest ./...
+
+bench: test-deps
+	./scripts/with-dev-env.sh $(GO) test -run '^$$' -bench . -benchmem ./...
+
+clean:
+	rm -rf bin .dev

@@ -1,0 +1,189 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// devSecretKey is the development default; production refuses to start with it.
+const devSecretKey = "development-only-secret-key-change-me"
+
+// config is every setting the binary reads, from the environment, once.
+type config struct {
+	Addr               string
+	SiteName           string
+	DatabaseURL        string
+	BaseURL            *url.URL
+	AllowedHosts       []string
+	SecretKey          string
+	AppEnv             string
+	SMTPURL            string
+	SMTPFrom           string
+	MailDir            string
+	StripeSecretKey    string
+	StripeWebhookKey   string
+	StripeAPIURL       string
+	TrustedProxies     []string
+	EmbedOrigins       []string
+	RateLimits         string
+	MaxBodyBytes       int64
+	LogLevel           string
+	ShutdownTimeout    time.Duration
+	BookingBuffer      time.Duration
+	BookingMinNotice   time.Duration
+	BookingHorizonDays int
+}
+
+// loadConfig reads the environment and reports every problem at once, each
+// phrased so an operator knows what to change.
+func loadConfig(getenv func(string) string) (config, error) {
+	env := func(key, fallback string) string {
+		if v := strings.TrimSpace(getenv(key)); v != "" {
+			return v
+		}
+		return fallback
+	}
+	var problems []string
+	cfg := config{
+		Addr:             env("ADDR", ":8080"),
+		SiteName:         env("SITE_NAME", "Stackpoint Consulting"),
+		DatabaseURL:      env("DATABASE_URL", ""),
+		SecretKey:        env("SECRET_KEY", devSecretKey),
+		AppEnv:           env("APP_ENV", "development"),
+		SMTPURL:          env("SMTP_URL", ""),
+		SMTPFrom:         env("SMTP_FROM", "Consultations <consult@localhost>"),
+		MailDir:          env("MAIL_DIR", "var/mail"),
+		StripeSecretKey:  env("STRIPE_SECRET_KEY", ""),
+		StripeWebhookKey: env("STRIPE_WEBHOOK_SECRET", ""),
+		StripeAPIURL:     env("STRIPE_API_URL", ""),
+		TrustedProxies:   splitList(getenv("TRUSTED_PROXIES")),
+		EmbedOrigins:     splitList(getenv("EMBED_ORIGINS")),
+		RateLimits:       env("RATE_LIMITS", "on"),
+		LogLevel:         env("LOG_LEVEL", "info"),
+	}
+
+	switch cfg.AppEnv {
+	case "development", "test", "production":
+	default:
+		problems = append(problems, fmt.Sprintf("APP_ENV=%q: use development, test or production", cfg.AppEnv))
+	}
+	if cfg.DatabaseURL == "" {
+		problems = append(problems, "DATABASE_URL is empty: set it to a PostgreSQL URL such as postgres://user:pass@127.0.0.1:5432/consultd?sslmode=disable (make run sets one up for you)")
+	}
+
+	base, err := url.Parse(env("BASE_URL", "http://localhost:8080"))
+	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
+		problems = append(problems, fmt.Sprintf("BASE_URL=%q: use an absolute http(s) URL such as https://consult.example.com", getenv("BASE_URL")))
+		base, _ = url.Parse("http://localhost:8080")
+	}
+	base.Path = strings.TrimSuffix(base.Path, "/")
+	cfg.BaseURL = base
+
+	cfg.AllowedHosts = splitList(getenv("ALLOWED_HOSTS"))
+	if len(cfg.AllowedHosts) == 0 && cfg.AppEnv != "production" {
+		cfg.AllowedHosts = []string{base.Host, "localhost", "127.0.0.1", "[::1]"}
+	}
+	for _, h := range cfg.AllowedHosts {
+		if strings.ContainsAny(h, "/ ") {
+			problems = append(problems, fmt.Sprintf("ALLOWED_HOSTS entry %q: list host or host:port values, without scheme or path", h))
+		}
+	}
+	for _, p := range cfg.TrustedProxies {
+		if _, _, err := net.ParseCIDR(p); err != nil && net.ParseIP(p) == nil {
+			problems = append(problems, fmt.Sprintf("TRUSTED_PROXIES entry %q: use an IP address or CIDR such as 10.0.0.0/8", p))
+		}
+	}
+	for _, o := range cfg.EmbedOrigins {
+		if u, err := url.Parse(o); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || (u.Path != "" && u.Path != "/") {
+			problems = append(problems, fmt.Sprintf("EMBED_ORIGINS entry %q: use an origin such as https://partner.example.com", o))
+		}
+	}
+	if cfg.RateLimits != "on" && cfg.RateLimits != "off" {
+		problems = append(problems, fmt.Sprintf("RATE_LIMITS=%q: use on or off", cfg.RateLimits))
+	}
+	if cfg.SMTPURL != "" {
+		if u, err := url.Parse(cfg.SMTPURL); err != nil || (u.Scheme != "smtp" && u.Scheme != "smtps") || u.Host == "" {
+			problems = append(problems, fmt.Sprintf("SMTP_URL: use smtp://user:pass@host:587 or smtps://host:465 (got scheme %q)", schemeOf(cfg.SMTPURL)))
+		}
+	}
+	if cfg.StripeAPIURL != "" {
+		if u, err := url.Parse(cfg.StripeAPIURL); err != nil || u.Host == "" {
+			problems = append(problems, "STRIPE_API_URL: use an absolute URL such as http://127.0.0.1:12111")
+		}
+	}
+	switch cfg.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		problems = append(problems, fmt.Sprintf("LOG_LEVEL=%q: use debug, info, warn or error", cfg.LogLevel))
+	}
+
+	cfg.MaxBodyBytes = parseInt(env("MAX_BODY_BYTES", "1048576"), "MAX_BODY_BYTES", 1024, 64<<20, &problems)
+	cfg.ShutdownTimeout = parseDuration(env("SHUTDOWN_TIMEOUT", "20s"), "SHUTDOWN_TIMEOUT", &problems)
+	cfg.BookingBuffer = parseDuration(env("BOOKING_BUFFER", "0s"), "BOOKING_BUFFER", &problems)
+	cfg.BookingMinNotice = parseDuration(env("BOOKING_MIN_NOTICE", "4h"), "BOOKING_MIN_NOTICE", &problems)
+	cfg.BookingHorizonDays = int(parseInt(env("BOOKING_HORIZON_DAYS", "30"), "BOOKING_HORIZON_DAYS", 1, 365, &problems))
+
+	if cfg.AppEnv == "production" {
+		problems = append(problems, cfg.productionProblems()...)
+	}
+	if len(problems) > 0 {
+		return cfg, errors.New("configuration:\n  - " + strings.Join(problems, "\n  - "))
+	}
+	return cfg, nil
+}
+
+// productionProblems is the deploy check: settings that are tolerable on a
+// laptop but dangerous on the internet.
+func (c config) productionProblems() []string {
+	var problems []string
+	if c.SecretKey == devSecretKey || len(c.SecretKey) < 32 {
+		problems = append(problems, "SECRET_KEY must be at least 32 random characters in production (try: openssl rand -hex 32)")
+	}
+	if c.BaseURL.Scheme != "https" {
+		problems = append(problems, "BASE_URL must use https in production")
+	}
+	if len(c.AllowedHosts) == 0 {
+		problems = append(problems, "ALLOWED_HOSTS must list the host names this site answers to in production (e.g. consult.example.com)")
+	}
+	return problems
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, part := range strings.Split(s, ",") {
+		if p := strings.TrimSpace(part); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func schemeOf(raw string) string {
+	if i := strings.Index(raw, "://"); i > 0 {
+		return raw[:i]
+	}
+	return ""
+}
+
+func parseInt(raw, key string, lo, hi int64, problems *[]string) int64 {
+	n, err := strconv.ParseInt(raw, 10, 64)
+	if err != nil || n < lo || n > hi {
+		*problems = append(*problems, fmt.Sprintf("%s=%q: use a whole number from %d to %d", key, raw, lo, hi))
+		return lo
+	}
+	return n
+}
+
+func parseDuration(raw, key string, problems *[]string) time.Duration {
+	d, err := time.ParseDuration(raw)
+	if err != nil || d < 0 {
+		*problems = append(*problems, fmt.Sprintf("%s=%q: use a Go duration such as 30m or 4h", key, raw))
+		return 0
+	}
+	return d
+}

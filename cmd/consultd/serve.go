@@ -1,0 +1,107 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"consultd/handlers"
+	"consultd/services"
+)
+
+// serve migrates the database, then serves HTTP until ctx ends, and finishes
+// in-flight requests before returning. onListen, when set, learns the bound
+// address (tests listen on ":0").
+func serve(ctx context.Context, cfg config, logger *slog.Logger, onListen func(net.Addr)) error {
+	db, err := services.OpenDB(cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if err := migrateUp(ctx, db, logger); err != nil {
+		return err
+	}
+
+	handler, err := buildHandler(cfg, logger, db)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{
+		Addr:              cfg.Addr,
+		Handler:           handler,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	logger.Info("serving", "addr", ln.Addr().String(), "base_url", cfg.BaseURL.String(), "env", cfg.AppEnv, "version", buildVersion())
+	if onListen != nil {
+		onListen(ln.Addr())
+	}
+
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+
+	select {
+	case err := <-serveErr:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down", "timeout", cfg.ShutdownTimeout.String())
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-serveErr; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve: %w", err)
+	}
+	logger.Info("stopped")
+	return nil
+}
+
+// buildHandler wires services into the HTTP layer.
+func buildHandler(cfg config, logger *slog.Logger, db *sqlx.DB) (http.Handler, error) {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return handlers.New(handlers.Config{
+		SiteName:       cfg.SiteName,
+		BaseURL:        cfg.BaseURL,
+		AllowedHosts:   cfg.AllowedHosts,
+		TrustedProxies: cfg.TrustedProxies,
+		EmbedOrigins:   cfg.EmbedOrigins,
+		MaxBodyBytes:   cfg.MaxBodyBytes,
+		Version:        buildVersion(),
+	}, handlers.Deps{
+		Logger:   logger,
+		Registry: reg,
+		Health:   services.NewHealth(db),
+	})
+}
+
+func migrateUp(ctx context.Context, db *sqlx.DB, logger *slog.Logger) error {
+	m, err := services.NewMigrator(db.DB, logger)
+	if err != nil {
+		return err
+	}
+	n, err := m.Up(ctx)
+	if err != nil {
+		return fmt.Errorf("%w (is PostgreSQL running and DATABASE_URL right?)", err)
+	}
+	logger.Info("migrations applied", "count", n)
+	return nil
+}

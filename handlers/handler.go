@@ -1,0 +1,100 @@
+// Package handlers translates HTTP into service calls and back: it parses
+// requests, calls one service method and renders a page, JSON or a redirect.
+package handlers
+
+import (
+	"fmt"
+	"html/template"
+	"log/slog"
+	"net/http"
+	"net/url"
+
+	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"consultd/services"
+	"consultd/static"
+	"consultd/templates"
+)
+
+// Config is what the HTTP layer needs to know about its deployment.
+type Config struct {
+	SiteName       string
+	BaseURL        *url.URL
+	AllowedHosts   []string
+	TrustedProxies []string
+	EmbedOrigins   []string
+	MaxBodyBytes   int64
+	Version        string
+}
+
+// Deps are the services the handlers call.
+type Deps struct {
+	Logger   *slog.Logger
+	Registry *prometheus.Registry
+	Health   *services.Health
+}
+
+// Handler holds what every route needs.
+type Handler struct {
+	cfg    Config
+	log    *slog.Logger
+	tmpl   *Templates
+	assets *Assets
+	health *services.Health
+	reg    *prometheus.Registry
+}
+
+// pageNames lists every page template a handler renders; all must exist at start.
+var pageNames = []string{"home", "error"}
+
+// New builds the whole HTTP stack: gin routes inside net/http's cross-origin
+// protection, which refuses state-changing requests from other sites.
+func New(cfg Config, deps Deps) (http.Handler, error) {
+	assets, err := NewAssets(static.FS)
+	if err != nil {
+		return nil, err
+	}
+	h := &Handler{cfg: cfg, log: deps.Logger, assets: assets, health: deps.Health, reg: deps.Registry}
+	h.tmpl, err = LoadTemplates(templates.FS, template.FuncMap{"asset": assets.URL})
+	if err != nil {
+		return nil, err
+	}
+	if err := h.tmpl.Require(pageNames...); err != nil {
+		return nil, err
+	}
+
+	gin.SetMode(gin.ReleaseMode)
+	engine := gin.New()
+	if err := engine.SetTrustedProxies(cfg.TrustedProxies); err != nil {
+		return nil, fmt.Errorf("trusted proxies: %w", err)
+	}
+	engine.HandleMethodNotAllowed = true
+	engine.HTMLRender = h.tmpl
+	engine.Use(
+		requestID(),
+		accessLog(h.log),
+		newHTTPMetrics(deps.Registry).middleware(),
+		gin.CustomRecovery(h.recovered),
+		hostAllowlist(cfg.AllowedHosts),
+		securityHeaders(cfg.BaseURL.Scheme == "https"),
+		bodyLimit(cfg.MaxBodyBytes),
+	)
+	h.routes(engine)
+
+	cop := http.NewCrossOriginProtection()
+	cop.SetDenyHandler(http.HandlerFunc(crossOriginDenied))
+	return cop.Handler(engine), nil
+}
+
+func (h *Handler) metricsHandler() gin.HandlerFunc {
+	return gin.WrapH(promhttp.HandlerFor(h.reg, promhttp.HandlerOpts{Registry: h.reg}))
+}
+
+func crossOriginDenied(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(http.StatusForbidden)
+	fmt.Fprintln(w, "Forbidden: cross-origin requests that change data are refused.")
+}

@@ -1,0 +1,29 @@
+package handlers
+
+import (
+	"time"
+
+	"github.com/gin-gonic/gin"
+)
+
+// Page is what the layout needs; every page's data embeds it.
+type Page struct {
+	Site        string
+	Title       string
+	Description string
+	Canonical   string
+	Nonce       string
+	Year        int
+	NoIndex     bool
+}
+
+func (h *Handler) page(c *gin.Context, title, description string) Page {
+	return Page{
+		Site:        h.cfg.SiteName,
+		Title:       title,
+		Description: description,
+		Canonical:   h.cfg.BaseURL.String() + c.Request.URL.Path,
+		Nonce:       c.GetString(ctxNonce),
+		Year:        time.Now().Year(),
+	}
+}

@@ -1,0 +1,107 @@
+package services
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	_ "github.com/lib/pq" // registers the "postgres" driver
+	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
+
+	"consultd/migrations"
+)
+
+// OpenDB connects to PostgreSQL with pool limits suited to one app instance.
+// It does not fail when the database is down: readiness reports that, and the
+// pool reconnects by itself when the database returns.
+func OpenDB(databaseURL string) (*sqlx.DB, error) {
+	db, err := sqlx.Open("postgres", databaseURL)
+	if err != nil {
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	db.SetMaxOpenConns(20)
+	db.SetMaxIdleConns(10)
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	db.SetConnMaxLifetime(time.Hour)
+	return db, nil
+}
+
+// Migrator applies the embedded migrations under a PostgreSQL advisory lock,
+// so instances starting together take turns instead of racing.
+type Migrator struct {
+	provider *goose.Provider
+}
+
+// NewMigrator prepares goose for db.
+func NewMigrator(db *sql.DB, logger *slog.Logger) (*Migrator, error) {
+	locker, err := lock.NewPostgresSessionLocker(lock.WithLockTimeout(1, 300))
+	if err != nil {
+		return nil, fmt.Errorf("migration lock: %w", err)
+	}
+	provider, err := goose.NewProvider(goose.DialectPostgres, db, migrations.FS,
+		goose.WithSessionLocker(locker),
+		goose.WithDisableGlobalRegistry(true),
+		goose.WithSlog(logger),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("migrations: %w", err)
+	}
+	return &Migrator{provider: provider}, nil
+}
+
+// Up applies every pending migration and returns how many it applied.
+func (m *Migrator) Up(ctx context.Context) (int, error) {
+	results, err := m.provider.Up(ctx)
+	if err != nil {
+		return len(results), fmt.Errorf("apply migrations: %w", err)
+	}
+	return len(results), nil
+}
+
+// MigrationStatus is one migration and whether it has been applied.
+type MigrationStatus struct {
+	Version   int64
+	Source    string
+	Applied   bool
+	AppliedAt time.Time
+}
+
+// Status lists every known migration in order.
+func (m *Migrator) Status(ctx context.Context) ([]MigrationStatus, error) {
+	statuses, err := m.provider.Status(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("migration status: %w", err)
+	}
+	out := make([]MigrationStatus, 0, len(statuses))
+	for _, s := range statuses {
+		out = append(out, MigrationStatus{
+			Version:   s.Source.Version,
+			Source:    s.Source.Path,
+			Applied:   s.State == goose.StateApplied,
+			AppliedAt: s.AppliedAt,
+		})
+	}
+	return out, nil
+}
+
+// Health answers whether the database is reachable.
+type Health struct {
+	db *sqlx.DB
+}
+
+// NewHealth returns a Health checker for db.
+func NewHealth(db *sqlx.DB) *Health { return &Health{db: db} }
+
+// Ready pings the database within a short deadline.
+func (h *Health) Ready(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	if err := h.db.PingContext(ctx); err != nil {
+		return fmt.Errorf("database ping: %w", err)
+	}
+	return nil
+}

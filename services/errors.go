@@ -1,0 +1,77 @@
+// Package services holds the business rules, the SQL and the talk with
+// outside systems. It never sees an HTTP request.
+package services
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/lib/pq"
+)
+
+// Error codes a caller can act on; anything else is an internal error.
+const (
+	CodeInvalid      = "invalid"
+	CodeConflict     = "conflict"
+	CodeNotFound     = "not_found"
+	CodeUnauthorized = "unauthorized"
+	CodeForbidden    = "forbidden"
+)
+
+// ErrNotFound is returned when a requested record does not exist.
+var ErrNotFound = &Error{Code: CodeNotFound, Message: "Not found."}
+
+// Error is a failure whose Message is safe to show to the person who caused it.
+// Fields carries one message per form field for validation failures.
+type Error struct {
+	Code    string
+	Message string
+	Fields  map[string]string
+}
+
+func (e *Error) Error() string { return e.Code + ": " + e.Message }
+
+// Is makes errors.Is match on the code, so a wrapped ErrNotFound is found.
+func (e *Error) Is(target error) bool {
+	var t *Error
+	return errors.As(target, &t) && t.Code == e.Code && t.Message == e.Message
+}
+
+// Invalid returns a validation error with one message per field.
+func Invalid(fields map[string]string) *Error {
+	return &Error{Code: CodeInvalid, Message: "Please correct the highlighted fields.", Fields: fields}
+}
+
+// Conflict returns a conflict error with a message safe to show.
+func Conflict(msg string) *Error {
+	return &Error{Code: CodeConflict, Message: msg}
+}
+
+// ErrorCode reports the code of err, or "" for an internal error.
+func ErrorCode(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return ""
+}
+
+// pgErrorCodes maps PostgreSQL SQLSTATEs to service codes.
+var pgErrorCodes = map[pq.ErrorCode]string{
+	"23505": CodeConflict, // unique_violation
+	"23P01": CodeConflict, // exclusion_violation
+	"23503": CodeInvalid,  // foreign_key_violation
+	"23514": CodeInvalid,  // check_violation
+}
+
+// translatePQ turns constraint violations into service errors carrying msg,
+// and wraps anything else with context.
+func translatePQ(err error, msg, context string) error {
+	var pqErr *pq.Error
+	if errors.As(err, &pqErr) {
+		if code, ok := pgErrorCodes[pqErr.Code]; ok {
+			return &Error{Code: code, Message: msg}
+		}
+	}
+	return fmt.Errorf("%s: %w", context, err)
+}

@@ -1,0 +1,1 @@
+// Scripts are added by the pages that need them.

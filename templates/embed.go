@@ -1,0 +1,9 @@
+// Package templates holds the html/template files, embedded in the binary.
+package templates
+
+import "embed"
+
+// FS is the layout, the partials and one file per page.
+//
+//go:embed layout.html partials/*.html pages/*.html
+var FS embed.FS
