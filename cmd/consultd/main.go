@@ -33,6 +33,7 @@ commands:
   migrate up            apply pending database migrations
   migrate status        list migrations and whether each is applied
   seed-demo             load demo data (idempotent)
+  healthcheck           exit 0 when the local server answers /healthz (for containers)
   version               print the version
 `
 
@@ -49,6 +50,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
+	case "healthcheck":
+		return healthcheck(ctx, getenv("ADDR"))
 	}
 
 	cfg, err := loadConfig(getenv)

@@ -1,0 +1,113 @@
+package services_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"sync"
+	"testing"
+
+	"consultd/internal/pgtest"
+	"consultd/services"
+)
+
+func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+func TestMigrationsTwiceIsNoop(t *testing.T) {
+	db, _ := pgtest.NewEmptyDB(t)
+	ctx := context.Background()
+	m, err := services.NewMigrator(db.DB, quietLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, err := m.Up(ctx)
+	if err != nil {
+		t.Fatalf("first up: %v", err)
+	}
+	if first == 0 {
+		t.Fatal("first up applied no migrations")
+	}
+	second, err := m.Up(ctx)
+	if err != nil {
+		t.Fatalf("second up: %v", err)
+	}
+	if second != 0 {
+		t.Fatalf("second up applied %d migrations, want 0", second)
+	}
+	statuses, err := m.Status(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := len(statuses), first; got != want {
+		t.Fatalf("status lists %d migrations, want %d", got, want)
+	}
+	for _, s := range statuses {
+		if !s.Applied {
+			t.Errorf("migration %d not applied", s.Version)
+		}
+	}
+}
+
+func TestConcurrentMigrateUpBothSucceed(t *testing.T) {
+	_, url := pgtest.NewEmptyDB(t)
+	ctx := context.Background()
+	const instances = 4
+	applied := make([]int, instances)
+	errs := make([]error, instances)
+	var wg sync.WaitGroup
+	for i := range instances {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			// Each instance has its own pool, as separate processes would.
+			db, err := services.OpenDB(url)
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			defer db.Close()
+			m, err := services.NewMigrator(db.DB, quietLogger())
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			applied[i], errs[i] = m.Up(ctx)
+		}()
+	}
+	wg.Wait()
+	total := 0
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("instance %d: %v", i, err)
+		}
+		total += applied[i]
+	}
+	db, _ := services.OpenDB(url)
+	defer db.Close()
+	m, _ := services.NewMigrator(db.DB, quietLogger())
+	statuses, err := m.Status(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if total != len(statuses) {
+		t.Fatalf("instances applied %d migrations in all, want each of the %d exactly once", total, len(statuses))
+	}
+	var tables int
+	if err := db.Get(&tables, `SELECT count(*) FROM information_schema.tables WHERE table_name = 'consultants'`); err != nil {
+		t.Fatal(err)
+	}
+	if tables != 1 {
+		t.Fatalf("consultants table count = %d, want 1", tables)
+	}
+}
+
+func TestHealthReady(t *testing.T) {
+	db := pgtest.NewDB(t)
+	if err := services.NewHealth(db).Ready(context.Background()); err != nil {
+		t.Fatalf("Ready on a live database: %v", err)
+	}
+	db.Close()
+	if err := services.NewHealth(db).Ready(context.Background()); err == nil {
+		t.Fatal("Ready on a closed pool returned nil")
+	}
+}
