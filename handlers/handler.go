@@ -27,13 +27,18 @@ type Config struct {
 	EmbedOrigins   []string
 	MaxBodyBytes   int64
 	Version        string
+	RateLimits     RateLimits
 }
 
 // Deps are the services the handlers call.
 type Deps struct {
 	Logger   *slog.Logger
 	Registry *prometheus.Registry
-	Health   *services.Health
+	Health      *services.Health
+	Article     *services.Article
+	Assessments *services.Assessments
+	Leads       *services.Leads
+	Funnel      *services.Funnel
 }
 
 // Handler holds what every route needs.
@@ -44,10 +49,17 @@ type Handler struct {
 	assets *Assets
 	health *services.Health
 	reg    *prometheus.Registry
+	limits limiters
+
+	art         *services.Article
+	faqJSON     template.JS
+	assessments *services.Assessments
+	leads       *services.Leads
+	funnel      *services.Funnel
 }
 
 // pageNames lists every page template a handler renders; all must exist at start.
-var pageNames = []string{"home", "error"}
+var pageNames = []string{"article", "assessment", "result", "lead", "error"}
 
 // New builds the whole HTTP stack: gin routes inside net/http's cross-origin
 // protection, which refuses state-changing requests from other sites.
@@ -56,8 +68,17 @@ func New(cfg Config, deps Deps) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	h := &Handler{cfg: cfg, log: deps.Logger, assets: assets, health: deps.Health, reg: deps.Registry}
-	h.tmpl, err = LoadTemplates(templates.FS, template.FuncMap{"asset": assets.URL})
+	h := &Handler{
+		cfg: cfg, log: deps.Logger, assets: assets, health: deps.Health, reg: deps.Registry,
+		limits: newLimiters(cfg.RateLimits), art: deps.Article, assessments: deps.Assessments,
+		leads: deps.Leads, funnel: deps.Funnel,
+	}
+	faq, err := deps.Article.FAQJSONLD()
+	if err != nil {
+		return nil, fmt.Errorf("FAQ JSON-LD: %w", err)
+	}
+	h.faqJSON = template.JS(faq) // json.Marshal escapes <, > and &, so it cannot close the script
+	h.tmpl, err = LoadTemplates(templates.FS, template.FuncMap{"asset": assets.URL, "inc": inc, "selected": selected})
 	if err != nil {
 		return nil, err
 	}
@@ -97,4 +118,10 @@ func crossOriginDenied(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(http.StatusForbidden)
 	fmt.Fprintln(w, "Forbidden: cross-origin requests that change data are refused.")
+}
+
+func inc(i int) int { return i + 1 }
+
+func selected(sel map[string]map[string]bool, question, option string) bool {
+	return sel[question][option]
 }

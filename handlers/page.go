@@ -15,6 +15,9 @@ type Page struct {
 	Nonce       string
 	Year        int
 	NoIndex     bool
+	Embed       bool
+	OGType      string
+	BaseURL     string
 }
 
 func (h *Handler) page(c *gin.Context, title, description string) Page {
@@ -25,5 +28,8 @@ func (h *Handler) page(c *gin.Context, title, description string) Page {
 		Canonical:   h.cfg.BaseURL.String() + c.Request.URL.Path,
 		Nonce:       c.GetString(ctxNonce),
 		Year:        time.Now().Year(),
+		Embed:       isEmbed(c),
+		OGType:      "website",
+		BaseURL:     h.cfg.BaseURL.String(),
 	}
 }

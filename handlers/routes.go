@@ -8,8 +8,22 @@ func (h *Handler) routes(r *gin.Engine) {
 	r.GET("/readyz", h.readyz)
 	r.GET("/metrics", h.metricsHandler())
 	r.GET("/static/*filepath", h.assets.serve)
+	r.GET("/robots.txt", h.robots)
+	r.GET("/sitemap.xml", h.sitemap)
 
-	r.GET("/", h.home)
+	r.GET("/", h.article)
+	r.GET("/assessment", h.assessmentStandalone)
+	r.POST("/assessment", h.submitAssessment)
+	r.GET("/assessment/:id", h.assessmentResult)
+	r.POST("/assessment/:id/lead", h.submitLead)
+	r.GET("/leads/:id", h.leadNext)
+	r.GET("/embed/assessment", h.embedAssessment)
+
+	api := r.Group("/api/v1")
+	api.GET("/assessment", h.apiAssessmentDefinition)
+	api.POST("/assessments", h.apiSubmitAssessment)
+	api.POST("/assessments/started", h.apiAssessmentStarted)
+	api.POST("/leads", h.apiCreateLead)
 
 	r.NoRoute(h.notFound)
 	r.NoMethod(h.methodNotAllowed)

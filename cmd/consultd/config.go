@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"consultd/handlers"
 )
 
 // devSecretKey is the development default; production refuses to start with it.
@@ -30,7 +32,7 @@ type config struct {
 	StripeAPIURL       string
 	TrustedProxies     []string
 	EmbedOrigins       []string
-	RateLimits         string
+	RateLimits         handlers.RateLimits
 	MaxBodyBytes       int64
 	LogLevel           string
 	ShutdownTimeout    time.Duration
@@ -63,7 +65,6 @@ func loadConfig(getenv func(string) string) (config, error) {
 		StripeAPIURL:     env("STRIPE_API_URL", ""),
 		TrustedProxies:   splitList(getenv("TRUSTED_PROXIES")),
 		EmbedOrigins:     splitList(getenv("EMBED_ORIGINS")),
-		RateLimits:       env("RATE_LIMITS", "on"),
 		LogLevel:         env("LOG_LEVEL", "info"),
 	}
 
@@ -103,9 +104,15 @@ func loadConfig(getenv func(string) string) (config, error) {
 			problems = append(problems, fmt.Sprintf("EMBED_ORIGINS entry %q: use an origin such as https://partner.example.com", o))
 		}
 	}
-	if cfg.RateLimits != "on" && cfg.RateLimits != "off" {
-		problems = append(problems, fmt.Sprintf("RATE_LIMITS=%q: use on or off", cfg.RateLimits))
+	switch v := env("RATE_LIMITS", "on"); v {
+	case "on", "off":
+		cfg.RateLimits.Enabled = v == "on"
+	default:
+		problems = append(problems, fmt.Sprintf("RATE_LIMITS=%q: use on or off", v))
 	}
+	cfg.RateLimits.Assessments = parseRate(env("RATE_LIMIT_ASSESSMENTS", "30/10m"), "RATE_LIMIT_ASSESSMENTS", &problems)
+	cfg.RateLimits.Leads = parseRate(env("RATE_LIMIT_LEADS", "10/10m"), "RATE_LIMIT_LEADS", &problems)
+	cfg.RateLimits.Bookings = parseRate(env("RATE_LIMIT_BOOKINGS", "20/10m"), "RATE_LIMIT_BOOKINGS", &problems)
 	if cfg.SMTPURL != "" {
 		if u, err := url.Parse(cfg.SMTPURL); err != nil || (u.Scheme != "smtp" && u.Scheme != "smtps") || u.Host == "" {
 			problems = append(problems, fmt.Sprintf("SMTP_URL: use smtp://user:pass@host:587 or smtps://host:465 (got scheme %q)", schemeOf(cfg.SMTPURL)))
@@ -177,6 +184,15 @@ func parseInt(raw, key string, lo, hi int64, problems *[]string) int64 {
 		return lo
 	}
 	return n
+}
+
+func parseRate(raw, key string, problems *[]string) handlers.Rate {
+	r, err := handlers.ParseRate(raw)
+	if err != nil {
+		*problems = append(*problems, key+": "+err.Error())
+		return handlers.Rate{Count: 1, Per: time.Minute}
+	}
+	return r
 }
 
 func parseDuration(raw, key string, problems *[]string) time.Duration {

@@ -9,10 +9,13 @@ import (
 	"net/http"
 	"time"
 
+	"io/fs"
+
 	"github.com/jmoiron/sqlx"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"consultd/content"
 	"consultd/handlers"
 	"consultd/services"
 )
@@ -30,13 +33,19 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, onListen func(n
 		return err
 	}
 
-	handler, err := buildHandler(cfg, logger, db)
+	app, err := buildApp(cfg, logger, db)
 	if err != nil {
 		return err
 	}
+	workers, stopWorkers := context.WithCancel(context.Background())
+	workersDone := app.startWorkers(workers, logger)
+	defer func() {
+		stopWorkers()
+		<-workersDone
+	}()
 	srv := &http.Server{
 		Addr:              cfg.Addr,
-		Handler:           handler,
+		Handler:           app.handler,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
@@ -74,11 +83,38 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, onListen func(n
 	return nil
 }
 
-// buildHandler wires services into the HTTP layer.
-func buildHandler(cfg config, logger *slog.Logger, db *sqlx.DB) (http.Handler, error) {
+// app is the wired application: the HTTP handler and its background workers.
+type app struct {
+	handler http.Handler
+	funnel  *services.Funnel
+}
+
+// buildApp wires services into the HTTP layer.
+func buildApp(cfg config, logger *slog.Logger, db *sqlx.DB) (*app, error) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	return handlers.New(handlers.Config{
+	funnelMetric := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "consultd_funnel_total", Help: "Prospects reaching each funnel stage, counted by this instance.",
+	}, []string{"stage"})
+	reg.MustRegister(funnelMetric)
+	for _, s := range services.FunnelStages {
+		funnelMetric.WithLabelValues(s)
+	}
+	funnel := services.NewFunnel(db, time.Now, func(stage string) { funnelMetric.WithLabelValues(stage).Inc() })
+
+	article, err := services.LoadArticle(content.FS)
+	if err != nil {
+		return nil, err
+	}
+	defJSON, err := fs.ReadFile(content.FS, "assessment.json")
+	if err != nil {
+		return nil, fmt.Errorf("read assessment: %w", err)
+	}
+	def, err := services.ParseAssessment(defJSON, services.ArticleSections)
+	if err != nil {
+		return nil, err
+	}
+	handler, err := handlers.New(handlers.Config{
 		SiteName:       cfg.SiteName,
 		BaseURL:        cfg.BaseURL,
 		AllowedHosts:   cfg.AllowedHosts,
@@ -86,11 +122,31 @@ func buildHandler(cfg config, logger *slog.Logger, db *sqlx.DB) (http.Handler, e
 		EmbedOrigins:   cfg.EmbedOrigins,
 		MaxBodyBytes:   cfg.MaxBodyBytes,
 		Version:        buildVersion(),
+		RateLimits:     cfg.RateLimits,
 	}, handlers.Deps{
-		Logger:   logger,
-		Registry: reg,
-		Health:   services.NewHealth(db),
+		Logger:      logger,
+		Registry:    reg,
+		Health:      services.NewHealth(db),
+		Article:     article,
+		Assessments: services.NewAssessments(db, def, funnel),
+		Leads:       services.NewLeads(db, funnel),
+		Funnel:      funnel,
 	})
+	if err != nil {
+		return nil, err
+	}
+	return &app{handler: handler, funnel: funnel}, nil
+}
+
+// startWorkers runs the background loops until ctx ends; the returned
+// channel closes once they have finished their last flush.
+func (a *app) startWorkers(ctx context.Context, logger *slog.Logger) <-chan struct{} {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		a.funnel.Run(ctx, 10*time.Second, func(err error) { logger.Warn("funnel flush failed", "error", err) })
+	}()
+	return done
 }
 
 func migrateUp(ctx context.Context, db *sqlx.DB, logger *slog.Logger) error {

@@ -1,0 +1,196 @@
+package handlers
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"consultd/services"
+)
+
+type apiOption struct {
+	ID    string `json:"id"`
+	Label string `json:"label"`
+}
+
+type apiQuestion struct {
+	ID       string      `json:"id"`
+	Text     string      `json:"text"`
+	Help     string      `json:"help,omitempty"`
+	Multiple bool        `json:"multiple"`
+	Options  []apiOption `json:"options"`
+}
+
+// apiAssessmentDefinition serves the questions without their weights.
+func (h *Handler) apiAssessmentDefinition(c *gin.Context) {
+	def := h.assessments.Definition()
+	qs := make([]apiQuestion, 0, len(def.Questions))
+	for _, q := range def.Questions {
+		aq := apiQuestion{ID: q.ID, Text: q.Text, Help: q.Help, Multiple: q.Multiple}
+		for _, o := range q.Options {
+			aq.Options = append(aq.Options, apiOption{ID: o.ID, Label: o.Label})
+		}
+		qs = append(qs, aq)
+	}
+	c.Header("Cache-Control", "public, max-age=300")
+	c.JSON(http.StatusOK, gin.H{"version": def.Version, "questions": qs})
+}
+
+// flexibleAnswer accepts "option" or ["option", ...].
+type flexibleAnswer []string
+
+func (f *flexibleAnswer) UnmarshalJSON(b []byte) error {
+	var one string
+	if err := json.Unmarshal(b, &one); err == nil {
+		*f = []string{one}
+		return nil
+	}
+	var many []string
+	if err := json.Unmarshal(b, &many); err != nil {
+		return errors.New("an answer is an option id or a list of option ids")
+	}
+	*f = many
+	return nil
+}
+
+type apiAssessmentRequest struct {
+	Answers  map[string]flexibleAnswer `json:"answers"`
+	UTM      map[string]string         `json:"utm"`
+	Referrer string                    `json:"referrer"`
+}
+
+type apiReason struct {
+	QuestionID string `json:"question_id"`
+	OptionID   string `json:"option_id"`
+	Text       string `json:"text"`
+	Team       string `json:"team"`
+	ArticleURL string `json:"article_url"`
+}
+
+type apiScores struct {
+	Django int `json:"django"`
+	NodeJS int `json:"nodejs"`
+}
+
+type apiAssessmentResponse struct {
+	ID         string      `json:"id"`
+	Version    string      `json:"version"`
+	Team       string      `json:"team"`
+	Confidence float64     `json:"confidence"`
+	Scores     apiScores   `json:"scores"`
+	Reasons    []apiReason `json:"reasons"`
+}
+
+func (h *Handler) apiSubmitAssessment(c *gin.Context) {
+	if !h.limits.assessments.allow(c) {
+		h.tooManyRequests(c)
+		return
+	}
+	var req apiAssessmentRequest
+	if !h.decodeJSON(c, &req) {
+		return
+	}
+	answers := services.Answers{}
+	for q, ids := range req.Answers {
+		answers[q] = ids
+	}
+	a, err := h.assessments.Submit(c.Request.Context(), services.NewAssessment{
+		Answers: answers, Attribution: services.Attribution{UTM: req.UTM, Referrer: req.Referrer},
+	})
+	if err != nil {
+		h.fail(c, err)
+		return
+	}
+	resp := apiAssessmentResponse{
+		ID: a.ID, Version: a.Version, Team: a.Result.Team, Confidence: a.Result.Confidence,
+		Scores:  apiScores{Django: a.Result.Scores.Django, NodeJS: a.Result.Scores.NodeJS},
+		Reasons: []apiReason{},
+	}
+	for _, r := range a.Result.Reasons {
+		resp.Reasons = append(resp.Reasons, apiReason{QuestionID: r.QuestionID, OptionID: r.OptionID, Text: r.Text, Team: r.Team, ArticleURL: h.sectionURL(r.Section)})
+	}
+	c.JSON(http.StatusCreated, resp)
+}
+
+// apiAssessmentStarted is the page script's signal that a visitor answered
+// the first question.
+func (h *Handler) apiAssessmentStarted(c *gin.Context) {
+	h.assessments.CountStarted()
+	c.Status(http.StatusNoContent)
+}
+
+type apiLeadRequest struct {
+	AssessmentID string            `json:"assessment_id"`
+	Name         string            `json:"name"`
+	Email        string            `json:"email"`
+	Company      string            `json:"company"`
+	Region       string            `json:"region"`
+	Timezone     string            `json:"timezone"`
+	Message      string            `json:"message"`
+	Consent      bool              `json:"consent"`
+	UTM          map[string]string `json:"utm"`
+	Referrer     string            `json:"referrer"`
+	Website      string            `json:"website"`
+}
+
+func (h *Handler) apiCreateLead(c *gin.Context) {
+	if !h.limits.leads.allow(c) {
+		h.tooManyRequests(c)
+		return
+	}
+	var req apiLeadRequest
+	if !h.decodeJSON(c, &req) {
+		return
+	}
+	in := services.NewLead{
+		AssessmentID: req.AssessmentID, Name: req.Name, Email: req.Email, Company: req.Company,
+		Region: req.Region, Timezone: req.Timezone, Message: req.Message, Consent: req.Consent,
+		Website: req.Website, IP: c.ClientIP(), UserAgent: c.Request.UserAgent(),
+	}
+	if len(req.UTM) > 0 || req.Referrer != "" {
+		in.Attribution = &services.Attribution{UTM: req.UTM, Referrer: req.Referrer}
+	}
+	lead, created, err := h.leads.Capture(c.Request.Context(), in)
+	if err != nil {
+		h.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusCreated, gin.H{
+		"id": lead.ID, "team": lead.Team, "region": lead.Region, "timezone": lead.Timezone,
+		"created": created, "next_url": h.cfg.BaseURL.String() + "/leads/" + lead.ID,
+	})
+}
+
+// decodeJSON reads a JSON body or answers 400 (malformed) or 413 (too large).
+func (h *Handler) decodeJSON(c *gin.Context, dst any) bool {
+	err := json.NewDecoder(c.Request.Body).Decode(dst)
+	if err == nil {
+		return true
+	}
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooBig):
+		h.respondError(c, http.StatusRequestEntityTooLarge, "too_large", "The request body is too large.")
+	case errors.Is(err, io.EOF):
+		h.respondError(c, http.StatusBadRequest, "bad_json", "The request body is empty; send a JSON object.")
+	default:
+		h.respondError(c, http.StatusBadRequest, "bad_json", fmt.Sprintf("The request body is not valid JSON: %s.", jsonProblem(err)))
+	}
+	return false
+}
+
+func jsonProblem(err error) string {
+	var syntax *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syntax):
+		return fmt.Sprintf("syntax error at byte %d", syntax.Offset)
+	case errors.As(err, &typ):
+		return fmt.Sprintf("field %q has the wrong type", typ.Field)
+	}
+	return "it could not be read"
+}

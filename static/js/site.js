@@ -1,1 +1,0 @@
-// Scripts are added by the pages that need them.
