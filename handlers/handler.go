@@ -10,6 +10,7 @@ import (
 	"net/url"
 
 	"github.com/gin-gonic/gin"
+	"github.com/klauspost/compress/gzhttp"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
@@ -106,7 +107,11 @@ func New(cfg Config, deps Deps) (http.Handler, error) {
 
 	cop := http.NewCrossOriginProtection()
 	cop.SetDenyHandler(http.HandlerFunc(crossOriginDenied))
-	return cop.Handler(engine), nil
+	compress, err := gzhttp.NewWrapper(gzhttp.MinSize(1024))
+	if err != nil {
+		return nil, fmt.Errorf("gzip: %w", err)
+	}
+	return compress(cop.Handler(engine)), nil
 }
 
 func (h *Handler) metricsHandler() gin.HandlerFunc {

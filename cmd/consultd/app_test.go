@@ -242,27 +242,44 @@ func TestAppReadinessFollowsDatabase(t *testing.T) {
 
 func TestAppShutsDownGracefully(t *testing.T) {
 	app := startApp(t, nil)
-	// A request still sending its body when shutdown begins must be answered.
+	// A request still sending its body when shutdown begins must be answered
+	// by the handler, not cut off.
 	pr, pw := io.Pipe()
-	req, _ := http.NewRequest(http.MethodPost, app.URL+"/healthz", pr)
-	respCh := make(chan *http.Response, 1)
+	req, _ := http.NewRequest(http.MethodPost, app.URL+"/api/v1/assessments", pr)
+	req.Header.Set("Content-Type", "application/json")
+	type result struct {
+		status int
+		err    error
+	}
+	respCh := make(chan result, 1)
 	go func() {
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
-			respCh <- nil
+			respCh <- result{err: err}
 			return
 		}
 		resp.Body.Close()
-		respCh <- resp
+		respCh <- result{status: resp.StatusCode}
 	}()
-	pw.Write([]byte("partial"))
-	time.Sleep(100 * time.Millisecond)
-	app.cancel()
+	if _, err := pw.Write([]byte(`{"answers": {"realtime": `)); err != nil {
+		t.Fatal(err)
+	}
 	time.Sleep(200 * time.Millisecond)
+	app.cancel()
+	time.Sleep(300 * time.Millisecond)
+	select {
+	case <-app.done:
+		t.Fatal("server stopped while a request was in flight")
+	default:
+	}
+	pw.Write([]byte(`"core"}}`))
 	pw.Close()
-	resp := <-respCh
-	if resp == nil {
-		t.Fatal("in-flight request was dropped during shutdown")
+	res := <-respCh
+	if res.err != nil {
+		t.Fatalf("in-flight request failed during shutdown: %v", res.err)
+	}
+	if res.status != http.StatusUnprocessableEntity {
+		t.Fatalf("in-flight request got %d, want the handler's 422 for an incomplete assessment", res.status)
 	}
 	select {
 	case err := <-app.done:

@@ -1,0 +1,229 @@
+package services_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"consultd/internal/pgtest"
+	"consultd/services"
+)
+
+type leadFixture struct {
+	db          *sqlx.DB
+	funnel      *services.Funnel
+	assessments *services.Assessments
+	leads       *services.Leads
+	def         *services.AssessmentDefinition
+}
+
+func newLeadFixture(t *testing.T) leadFixture {
+	t.Helper()
+	db := pgtest.NewDB(t)
+	def := loadDefinition(t)
+	funnel := services.NewFunnel(db, time.Now, nil)
+	return leadFixture{db: db, funnel: funnel, def: def, assessments: services.NewAssessments(db, def, funnel), leads: services.NewLeads(db, funnel)}
+}
+
+func (f leadFixture) mustAssessment(t *testing.T, utm map[string]string) services.Assessment {
+	t.Helper()
+	a, err := f.assessments.Submit(context.Background(), services.NewAssessment{
+		Answers:     allAnswers(f.def, func(q services.Question) string { return q.Options[0].ID }),
+		Attribution: services.Attribution{UTM: utm, Referrer: "https://partner.example.com/post"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+func validLead(assessmentID string) services.NewLead {
+	return services.NewLead{
+		AssessmentID: assessmentID, Name: "Ana Silva", Email: "ana@acme.example.com", Company: "Acme",
+		Region: "canada", Timezone: "America/St_Johns", Consent: true, IP: "203.0.113.9", UserAgent: "test",
+	}
+}
+
+func TestLeadCaptureStoresConsentAndAttribution(t *testing.T) {
+	f := newLeadFixture(t)
+	ctx := context.Background()
+	a := f.mustAssessment(t, map[string]string{"utm_source": "newsletter", "utm_campaign": "fall", "evil": "x"})
+	lead, created, err := f.leads.Capture(ctx, validLead(a.ID))
+	if err != nil || !created {
+		t.Fatalf("Capture: created=%v err=%v", created, err)
+	}
+	if lead.Team != a.Result.Team || lead.Status != "new" || lead.Region != "canada" {
+		t.Fatalf("lead = %+v", lead)
+	}
+	var consent struct {
+		Wording string    `db:"wording"`
+		IP      string    `db:"ip"`
+		GivenAt time.Time `db:"given_at"`
+	}
+	if err := f.db.Get(&consent, `SELECT wording, host(ip) AS ip, given_at FROM lead_consents WHERE lead_id = $1`, lead.ID); err != nil {
+		t.Fatal(err)
+	}
+	if consent.Wording != services.ConsentWording || consent.IP != "203.0.113.9" || time.Since(consent.GivenAt) > time.Minute {
+		t.Fatalf("consent = %+v", consent)
+	}
+	var utm string
+	var referrer string
+	if err := f.db.QueryRow(`SELECT utm::text, referrer FROM leads WHERE id = $1`, lead.ID).Scan(&utm, &referrer); err != nil {
+		t.Fatal(err)
+	}
+	if utm != `{"utm_source": "newsletter", "utm_campaign": "fall"}` || referrer != "https://partner.example.com/post" {
+		t.Fatalf("attribution = %s %q", utm, referrer)
+	}
+	var linked string
+	if err := f.db.Get(&linked, `SELECT lead_id FROM assessments WHERE id = $1`, a.ID); err != nil || linked != lead.ID {
+		t.Fatalf("assessment linked to %q (%v), want %s", linked, err, lead.ID)
+	}
+}
+
+func TestLeadCaptureDeduplicatesByEmail(t *testing.T) {
+	f := newLeadFixture(t)
+	ctx := context.Background()
+	first, _, err := f.leads.Capture(ctx, validLead(f.mustAssessment(t, map[string]string{"utm_source": "first"}).ID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	again := validLead(f.mustAssessment(t, map[string]string{"utm_source": "second"}).ID)
+	again.Email = "ANA@Acme.Example.com"
+	again.Company = "Acme Corp"
+	second, created, err := f.leads.Capture(ctx, again)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if created || second.ID != first.ID || second.Company != "Acme Corp" {
+		t.Fatalf("second capture: created=%v lead=%+v, want the first lead updated", created, second)
+	}
+	var leads, assessments, consents int
+	f.db.Get(&leads, `SELECT count(*) FROM leads`)
+	f.db.Get(&assessments, `SELECT count(*) FROM assessments WHERE lead_id = $1`, first.ID)
+	f.db.Get(&consents, `SELECT count(*) FROM lead_consents WHERE lead_id = $1`, first.ID)
+	if leads != 1 || assessments != 2 || consents != 2 {
+		t.Fatalf("leads=%d assessments=%d consents=%d, want 1, 2, 2", leads, assessments, consents)
+	}
+	var source string
+	f.db.Get(&source, `SELECT utm->>'utm_source' FROM leads WHERE id = $1`, first.ID)
+	if source != "first" {
+		t.Fatalf("utm_source = %q, want the first touch kept", source)
+	}
+}
+
+func TestLeadCaptureValidation(t *testing.T) {
+	f := newLeadFixture(t)
+	a := f.mustAssessment(t, nil)
+	tests := []struct {
+		name   string
+		mutate func(*services.NewLead)
+		field  string
+	}{
+		{"empty name", func(l *services.NewLead) { l.Name = "  " }, "name"},
+		{"bad email", func(l *services.NewLead) { l.Email = "ana@localhost" }, "email"},
+		{"display-name email", func(l *services.NewLead) { l.Email = "Ana <ana@acme.example.com>" }, "email"},
+		{"no company", func(l *services.NewLead) { l.Company = "" }, "company"},
+		{"unknown region", func(l *services.NewLead) { l.Region = "mexico" }, "region"},
+		{"zone outside region", func(l *services.NewLead) { l.Timezone = "America/Chicago" }, "timezone"},
+		{"not a zone", func(l *services.NewLead) { l.Timezone = "Mars/Olympus" }, "timezone"},
+		{"no consent", func(l *services.NewLead) { l.Consent = false }, "consent"},
+		{"long message", func(l *services.NewLead) { l.Message = string(make([]byte, 2001)) }, "message"},
+		{"bad assessment id", func(l *services.NewLead) { l.AssessmentID = "1; DROP TABLE leads" }, "assessment_id"},
+		{"unknown assessment", func(l *services.NewLead) { l.AssessmentID = "00000000-0000-4000-8000-000000000000" }, "assessment_id"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			in := validLead(a.ID)
+			tt.mutate(&in)
+			_, _, err := f.leads.Capture(context.Background(), in)
+			var e *services.Error
+			if !errors.As(err, &e) || e.Code != services.CodeInvalid || e.Fields[tt.field] == "" {
+				t.Fatalf("error = %v, want invalid with a message for %s", err, tt.field)
+			}
+		})
+	}
+	var n int
+	f.db.Get(&n, `SELECT count(*) FROM leads`)
+	if n != 0 {
+		t.Fatalf("%d leads stored from invalid input", n)
+	}
+}
+
+func TestLeadCaptureHoneypotAndReuse(t *testing.T) {
+	f := newLeadFixture(t)
+	ctx := context.Background()
+	a := f.mustAssessment(t, nil)
+	bot := validLead(a.ID)
+	bot.Website = "http://spam.example"
+	if _, _, err := f.leads.Capture(ctx, bot); services.ErrorCode(err) != services.CodeRejected {
+		t.Fatalf("honeypot error = %v, want rejected", err)
+	}
+	if _, _, err := f.leads.Capture(ctx, validLead(a.ID)); err != nil {
+		t.Fatal(err)
+	}
+	other := validLead(a.ID)
+	other.Email = "someone.else@acme.example.com"
+	if _, _, err := f.leads.Capture(ctx, other); services.ErrorCode(err) != services.CodeConflict {
+		t.Fatalf("reusing an assessment for another email: %v, want conflict", err)
+	}
+}
+
+func TestFunnelCountsFlushToDatabase(t *testing.T) {
+	f := newLeadFixture(t)
+	ctx := context.Background()
+	a := f.mustAssessment(t, nil)
+	if _, _, err := f.leads.Capture(ctx, validLead(a.ID)); err != nil {
+		t.Fatal(err)
+	}
+	f.funnel.Count(services.StageArticleViewed)
+	f.funnel.Count(services.StageArticleViewed)
+	if err := f.funnel.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	f.funnel.Count(services.StageArticleViewed)
+	if err := f.funnel.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	today := time.Now()
+	totals, err := f.funnel.FunnelTotals(ctx, today.AddDate(0, 0, -1), today.AddDate(0, 0, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]int64{"article_viewed": 3, "assessment_started": 0, "assessment_completed": 1, "lead_created": 1, "booked": 0}
+	for stage, n := range want {
+		if totals[stage] != n {
+			t.Errorf("%s = %d, want %d", stage, totals[stage], n)
+		}
+	}
+}
+
+func TestFunnelKeepsCountsWhenDatabaseFails(t *testing.T) {
+	f := newLeadFixture(t)
+	ctx := context.Background()
+	f.funnel.Count(services.StageArticleViewed)
+	f.funnel.Count(services.StageAssessmentStarted)
+	if _, err := f.db.Exec(`ALTER TABLE funnel_counts RENAME TO funnel_counts_away`); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.funnel.Flush(ctx); err == nil {
+		t.Fatal("flush without its table succeeded")
+	}
+	if _, err := f.db.Exec(`ALTER TABLE funnel_counts_away RENAME TO funnel_counts`); err != nil {
+		t.Fatal(err)
+	}
+	f.funnel.Count(services.StageArticleViewed)
+	if err := f.funnel.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	today := time.Now()
+	totals, err := f.funnel.FunnelTotals(ctx, today.AddDate(0, 0, -1), today.AddDate(0, 0, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if totals["article_viewed"] != 2 || totals["assessment_started"] != 1 {
+		t.Fatalf("totals after recovery = %v, want the counts from the failed flush kept", totals)
+	}
+}
