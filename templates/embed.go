@@ -7,3 +7,8 @@ import "embed"
 //
 //go:embed layout.html partials/*.html pages/*.html
 var FS embed.FS
+
+// MailFS holds the email bodies: text and HTML per message kind.
+//
+//go:embed mail
+var MailFS embed.FS
