@@ -32,7 +32,7 @@ CREATE INDEX bookings_live_start_idx ON bookings (starts_at) WHERE status = 'con
 CREATE TABLE consultant_busy (
     id            bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     consultant_id uuid NOT NULL REFERENCES consultants (id) ON DELETE CASCADE,
-    period        tstzrange NOT NULL CHECK (NOT isempty(period)),
+    period        tstzrange NOT NULL CHECK (NOT isempty(period) AND NOT lower_inf(period) AND NOT upper_inf(period)),
     source        text NOT NULL DEFAULT 'ics',
     imported_at   timestamptz NOT NULL DEFAULT now()
 );
@@ -67,7 +67,12 @@ CREATE TABLE booking_reminders (
     PRIMARY KEY (booking_id, kind, starts_at)
 );
 
+-- Time off must have both ends; availability reads them as instants.
+ALTER TABLE consultant_time_off ADD CONSTRAINT consultant_time_off_bounded
+    CHECK (NOT lower_inf(period) AND NOT upper_inf(period));
+
 -- +goose Down
+ALTER TABLE consultant_time_off DROP CONSTRAINT consultant_time_off_bounded;
 DROP TABLE booking_reminders;
 DROP TABLE outbox;
 DROP TABLE consultant_busy;

@@ -1,0 +1,209 @@
+package services
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+)
+
+// BookingRules are the limits every offered slot respects.
+type BookingRules struct {
+	Buffer      time.Duration // free time kept after each meeting
+	MinNotice   time.Duration // earliest start, from now
+	HorizonDays int           // latest start, in days from now
+}
+
+// Availability computes free slots from consultants' hours, time off,
+// bookings and external busy blocks.
+type Availability struct {
+	db    *sqlx.DB
+	rules BookingRules
+	now   func() time.Time
+}
+
+// NewAvailability returns the availability service.
+func NewAvailability(db *sqlx.DB, rules BookingRules, now func() time.Time) *Availability {
+	return &Availability{db: db, rules: rules, now: now}
+}
+
+// Rules returns the booking rules in force.
+func (a *Availability) Rules() BookingRules { return a.rules }
+
+// Slot is a bookable half hour.
+type Slot struct {
+	Start time.Time
+	End   time.Time
+}
+
+// SlotQuery asks for slots of a team in a region over whole days of the
+// prospect's calendar.
+type SlotQuery struct {
+	Team    string
+	Region  string
+	From    time.Time // any instant of the first day; days are cut in Loc
+	Days    int
+	Loc     *time.Location
+	exclude string // a booking to ignore (the one being moved)
+}
+
+// Slots returns the starts at which at least one active consultant of the
+// team serving the region is free, in order, expressed in q.Loc.
+func (a *Availability) Slots(ctx context.Context, q SlotQuery) ([]Slot, error) {
+	from, to := a.window(q)
+	if !from.Before(to) {
+		return []Slot{}, nil
+	}
+	schedules, err := a.schedules(ctx, q.Team, q.Region, from, to, q.exclude)
+	if err != nil {
+		return nil, err
+	}
+	seen := map[int64]bool{}
+	var starts []time.Time
+	for _, s := range schedules {
+		for _, t := range s.slotStarts(from, to, a.rules.Buffer) {
+			if !seen[t.Unix()] {
+				seen[t.Unix()] = true
+				starts = append(starts, t)
+			}
+		}
+	}
+	sort.Slice(starts, func(i, j int) bool { return starts[i].Before(starts[j]) })
+	slots := make([]Slot, 0, len(starts))
+	for _, t := range starts {
+		slots = append(slots, Slot{Start: t.In(q.Loc), End: t.Add(SlotLength).In(q.Loc)})
+	}
+	return slots, nil
+}
+
+// window is the query's days in the prospect's zone, cut to notice and horizon.
+func (a *Availability) window(q SlotQuery) (time.Time, time.Time) {
+	local := q.From.In(q.Loc)
+	from := time.Date(local.Year(), local.Month(), local.Day(), 0, 0, 0, 0, q.Loc)
+	to := time.Date(local.Year(), local.Month(), local.Day()+q.Days, 0, 0, 0, 0, q.Loc)
+	earliest, latest := a.bounds()
+	if from.Before(earliest) {
+		from = earliest
+	}
+	if to.After(latest) {
+		to = latest
+	}
+	return from, to
+}
+
+// bounds are the earliest and latest instants a meeting may occupy.
+func (a *Availability) bounds() (time.Time, time.Time) {
+	now := a.now()
+	return now.Add(a.rules.MinNotice), now.Add(time.Duration(a.rules.HorizonDays) * 24 * time.Hour)
+}
+
+// candidates splits the team's consultants for one start into those whose
+// hours include it and, of those, the ones free then.
+func (a *Availability) candidates(ctx context.Context, team, region string, start time.Time, exclude string) (working, free []string, err error) {
+	earliest, latest := a.bounds()
+	if start.Before(earliest) || start.Add(SlotLength).After(latest) {
+		return nil, nil, nil
+	}
+	schedules, err := a.schedules(ctx, team, region, start.Add(-24*time.Hour), start.Add(24*time.Hour), exclude)
+	if err != nil {
+		return nil, nil, err
+	}
+	want := interval{start, start.Add(SlotLength + a.rules.Buffer)}
+	for _, s := range schedules {
+		if !s.worksAt(start) {
+			continue
+		}
+		working = append(working, s.ConsultantID)
+		if s.free(want) {
+			free = append(free, s.ConsultantID)
+		}
+	}
+	return working, free, nil
+}
+
+// schedules loads every active consultant of team serving region with what
+// blocks them in [from, to). Only rows touching the window are read, so the
+// cost follows consultants and days, not the size of the booking history.
+func (a *Availability) schedules(ctx context.Context, team, region string, from, to time.Time, exclude string) ([]schedule, error) {
+	var people []struct {
+		ID       string `db:"id"`
+		Timezone string `db:"timezone"`
+	}
+	err := a.db.SelectContext(ctx, &people, `
+		SELECT id, timezone FROM consultants
+		WHERE active AND team = $1 AND $2 = ANY (regions) ORDER BY email`, team, region)
+	if err != nil {
+		return nil, fmt.Errorf("consultants for slots: %w", err)
+	}
+	if len(people) == 0 {
+		return nil, nil
+	}
+	byID := map[string]*schedule{}
+	ids := make([]string, 0, len(people))
+	out := make([]schedule, len(people))
+	for i, p := range people {
+		loc, err := time.LoadLocation(p.Timezone)
+		if err != nil {
+			return nil, fmt.Errorf("consultant %s zone %q: %w", p.ID, p.Timezone, err)
+		}
+		out[i] = schedule{ConsultantID: p.ID, Loc: loc}
+		byID[p.ID] = &out[i]
+		ids = append(ids, p.ID)
+	}
+	if err := a.loadHours(ctx, ids, byID); err != nil {
+		return nil, err
+	}
+	if err := a.loadBusy(ctx, ids, from, to, exclude, byID); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (a *Availability) loadHours(ctx context.Context, ids []string, byID map[string]*schedule) error {
+	var rows []struct {
+		ConsultantID string `db:"consultant_id"`
+		HoursRange
+	}
+	err := a.db.SelectContext(ctx, &rows, `
+		SELECT consultant_id, weekday, start_minute, end_minute FROM consultant_hours
+		WHERE consultant_id = ANY ($1)`, pq.StringArray(ids))
+	if err != nil {
+		return fmt.Errorf("hours for slots: %w", err)
+	}
+	for _, r := range rows {
+		byID[r.ConsultantID].Hours = append(byID[r.ConsultantID].Hours, r.HoursRange)
+	}
+	return nil
+}
+
+// loadBusy reads bookings (their blocked range already holds the buffer),
+// time off and external busy blocks; external blocks get the buffer too.
+func (a *Availability) loadBusy(ctx context.Context, ids []string, from, to time.Time, exclude string, byID map[string]*schedule) error {
+	var rows []struct {
+		ConsultantID string    `db:"consultant_id"`
+		Start        time.Time `db:"start"`
+		End          time.Time `db:"end"`
+	}
+	pad := a.rules.Buffer
+	err := a.db.SelectContext(ctx, &rows, `
+		SELECT consultant_id, lower(blocked) AS start, upper(blocked) AS end FROM bookings
+		WHERE consultant_id = ANY ($1) AND blocked && tstzrange($2, $3)
+		  AND status IN ('held', 'pending_payment', 'confirmed') AND id::text <> $4
+		UNION ALL
+		SELECT consultant_id, lower(period), upper(period) FROM consultant_time_off
+		WHERE consultant_id = ANY ($1) AND period && tstzrange($2, $3)
+		UNION ALL
+		SELECT consultant_id, lower(period), upper(period) + make_interval(secs => $5) FROM consultant_busy
+		WHERE consultant_id = ANY ($1) AND period && tstzrange($2, $3)`,
+		pq.StringArray(ids), from.Add(-pad-SlotLength), to.Add(pad+SlotLength), exclude, pad.Seconds())
+	if err != nil {
+		return fmt.Errorf("busy time for slots: %w", err)
+	}
+	for _, r := range rows {
+		byID[r.ConsultantID].Busy = append(byID[r.ConsultantID].Busy, interval{r.Start, r.End})
+	}
+	return nil
+}
