@@ -40,6 +40,7 @@ type Deps struct {
 	Assessments *services.Assessments
 	Leads       *services.Leads
 	Funnel      *services.Funnel
+	Bookings    *services.Bookings
 }
 
 // Handler holds what every route needs.
@@ -57,10 +58,11 @@ type Handler struct {
 	assessments *services.Assessments
 	leads       *services.Leads
 	funnel      *services.Funnel
+	bookings    *services.Bookings
 }
 
 // pageNames lists every page template a handler renders; all must exist at start.
-var pageNames = []string{"article", "assessment", "result", "lead", "error"}
+var pageNames = []string{"article", "assessment", "result", "booking", "confirm", "manage", "reschedule", "reschedule_confirm", "error"}
 
 // New builds the whole HTTP stack: gin routes inside net/http's cross-origin
 // protection, which refuses state-changing requests from other sites.
@@ -72,7 +74,7 @@ func New(cfg Config, deps Deps) (http.Handler, error) {
 	h := &Handler{
 		cfg: cfg, log: deps.Logger, assets: assets, health: deps.Health, reg: deps.Registry,
 		limits: newLimiters(cfg.RateLimits), art: deps.Article, assessments: deps.Assessments,
-		leads: deps.Leads, funnel: deps.Funnel,
+		leads: deps.Leads, funnel: deps.Funnel, bookings: deps.Bookings,
 	}
 	faq, err := deps.Article.FAQJSONLD()
 	if err != nil {

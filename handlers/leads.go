@@ -173,23 +173,3 @@ func formMessage(err error) string {
 	}
 	return ""
 }
-
-type leadPage struct {
-	Page
-	Lead      services.Lead
-	TeamLabel string
-	Region    string
-}
-
-// leadNext is where a captured lead lands: what happens next.
-func (h *Handler) leadNext(c *gin.Context) {
-	h.allowFramingIfEmbed(c)
-	lead, err := h.leads.Get(c.Request.Context(), c.Param("id"))
-	if err != nil {
-		h.fail(c, err)
-		return
-	}
-	p := h.page(c, "Thank you", "")
-	p.NoIndex = true
-	c.HTML(http.StatusOK, "lead", leadPage{Page: p, Lead: lead, TeamLabel: teamLabel(lead.Team), Region: services.RegionLabel(lead.Region)})
-}

@@ -14,6 +14,9 @@ CREATE TABLE bookings (
     uid                text NOT NULL UNIQUE,
     sequence           integer NOT NULL DEFAULT 0 CHECK (sequence >= 0),
     manage_token_hash  bytea NOT NULL UNIQUE,
+    -- The token sealed with a key derived from SECRET_KEY, so reminders can
+    -- carry the manage link while the database alone never reveals it.
+    manage_token_sealed bytea NOT NULL,
     hold_expires_at    timestamptz,
     cancelled_at       timestamptz,
     cancel_reason      text NOT NULL DEFAULT '',

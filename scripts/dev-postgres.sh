@@ -70,6 +70,9 @@ BEGIN
   END IF;
 END
 \$\$;
+SET client_min_messages = warning;
+-- Dropping a test database WITH (FORCE) may have to stop an autovacuum worker.
+GRANT pg_signal_backend TO ${APP_ROLE};
 SQL
 if ! psql_admin -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = '${APP_DB}'" | grep -q 1; then
   log "creating database ${APP_DB}"

@@ -152,10 +152,14 @@ func TestParseAssessmentRejectsBrokenDefinitions(t *testing.T) {
 		t.Fatal(err)
 	}
 	tests := map[string]func(string) string{
-		"unknown section": func(s string) string { return strings.Replace(s, `"section": "concurrency"`, `"section": "nowhere"`, 1) },
-		"bad tie break":   func(s string) string { return strings.Replace(s, `"tie_break": "language"`, `"tie_break": "features"`, 1) },
-		"duplicate id":    func(s string) string { return strings.Replace(s, `"id": "io"`, `"id": "realtime"`, 1) },
-		"not json":        func(s string) string { return s[:len(s)/2] },
+		"unknown section": func(s string) string {
+			return strings.Replace(s, `"section": "concurrency"`, `"section": "nowhere"`, 1)
+		},
+		"bad tie break": func(s string) string {
+			return strings.Replace(s, `"tie_break": "language"`, `"tie_break": "features"`, 1)
+		},
+		"duplicate id": func(s string) string { return strings.Replace(s, `"id": "io"`, `"id": "realtime"`, 1) },
+		"not json":     func(s string) string { return s[:len(s)/2] },
 	}
 	for name, mutate := range tests {
 		t.Run(name, func(t *testing.T) {

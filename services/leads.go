@@ -236,9 +236,14 @@ func recordCapture(ctx context.Context, tx *sqlx.Tx, in NewLead, lead Lead, crea
 	if created {
 		kind = "lead_created"
 	}
-	detail, _ := json.Marshal(map[string]string{"assessment_id": in.AssessmentID, "team": lead.Team})
-	if _, err := tx.ExecContext(ctx, `INSERT INTO lead_events (lead_id, kind, detail) VALUES ($1, $2, $3)`, lead.ID, kind, detail); err != nil {
-		return fmt.Errorf("record lead event: %w", err)
+	return leadEvent(ctx, tx, lead.ID, kind, map[string]string{"assessment_id": in.AssessmentID, "team": lead.Team})
+}
+
+// leadEvent adds a line to the lead's history.
+func leadEvent(ctx context.Context, tx *sqlx.Tx, leadID, kind string, detail map[string]string) error {
+	raw, _ := json.Marshal(detail)
+	if _, err := tx.ExecContext(ctx, `INSERT INTO lead_events (lead_id, kind, detail) VALUES ($1, $2, $3)`, leadID, kind, raw); err != nil {
+		return fmt.Errorf("record lead event %s: %w", kind, err)
 	}
 	return nil
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"consultd/internal/pgtest"
+	"consultd/services"
 )
 
 // newBrowser starts Debian's headless Chromium, as root-safe as it gets.
@@ -47,11 +48,11 @@ func screenshot(t *testing.T, ctx context.Context, name string) {
 		return
 	}
 	var png []byte
-	if err := chromedp.Run(ctx, chromedp.FullScreenshot(&png, 80)); err != nil {
+	if err := chromedp.Run(ctx, chromedp.FullScreenshot(&png, 100)); err != nil {
 		t.Errorf("screenshot %s: %v", name, err)
 		return
 	}
-	os.WriteFile(filepath.Join(dir, name+".jpg"), png, 0o644)
+	os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644)
 }
 
 func visibleQuestion(t *testing.T, ctx context.Context) string {
@@ -82,6 +83,9 @@ func waitQuestion(t *testing.T, ctx context.Context, not string) string {
 
 func TestBrowserAssessmentToLead(t *testing.T) {
 	db, dbURL := pgtest.NewDBWithURL(t)
+	if _, err := services.SeedDemo(context.Background(), services.NewConsultants(db)); err != nil {
+		t.Fatal(err)
+	}
 	app := startApp(t, map[string]string{"DATABASE_URL": dbURL})
 	ctx := newBrowser(t)
 	if err := chromedp.Run(ctx,
@@ -188,7 +192,7 @@ func TestBrowserAssessmentToLead(t *testing.T) {
 	if err := chromedp.Run(ctx,
 		chromedp.Click(`#lead-form input[name=consent]`),
 		chromedp.Click(`#lead-form button[type=submit]`),
-		chromedp.WaitVisible(`.lead-page`),
+		chromedp.WaitVisible(`.booking-page .slot`),
 		chromedp.Location(&path),
 	); err != nil {
 		t.Fatal(err)
@@ -205,6 +209,59 @@ func TestBrowserAssessmentToLead(t *testing.T) {
 	}
 	if row.Timezone != "America/Regina" || row.Source != "browser-test" {
 		t.Fatalf("lead row = %+v", row)
+	}
+
+	screenshot(t, ctx, "booking-desktop")
+
+	// Pick the first slot, confirm in place, and land on the result without a reload.
+	var slotLabel, tzShown string
+	if err := chromedp.Run(ctx,
+		chromedp.Value(`#tz`, &tzShown),
+		chromedp.Text(`.day .slot`, &slotLabel),
+		chromedp.Click(`.day .slot`),
+		chromedp.WaitVisible(`.confirm-panel`),
+		chromedp.Click(`.confirm-panel .button:not(.button-secondary)`),
+		chromedp.WaitVisible(`.booking-done h2`),
+	); err != nil {
+		t.Fatal(err)
+	}
+	if tzShown != "America/Regina" {
+		t.Fatalf("slots shown in %q, want the lead's America/Regina", tzShown)
+	}
+	var when, manage string
+	chromedp.Run(ctx,
+		chromedp.Text(`.booking-done h2`, &when),
+		chromedp.AttributeValue(`.booking-done a.button:not(.button-secondary)`, "href", &manage, nil),
+	)
+	if !strings.Contains(when, "Central Standard Time") || !strings.Contains(when, strings.TrimSpace(slotLabel)[:len(strings.TrimSpace(slotLabel))-5]) {
+		t.Fatalf("confirmation says %q for slot %q", when, slotLabel)
+	}
+	screenshot(t, ctx, "booked-desktop")
+	var booked int
+	db.Get(&booked, `SELECT count(*) FROM bookings b JOIN leads l ON l.id = b.lead_id WHERE l.email = 'robin@acme.example.com' AND b.status = 'confirmed'`)
+	if booked != 1 || !strings.HasPrefix(manage, "/b/") {
+		t.Fatalf("%d confirmed bookings, manage link %q", booked, manage)
+	}
+
+	// The manage link: details, then cancel with the plain form.
+	if err := chromedp.Run(ctx,
+		chromedp.Navigate(app.URL+manage),
+		chromedp.WaitVisible(`.manage-page h1`),
+		chromedp.EmulateViewport(390, 844),
+	); err != nil {
+		t.Fatal(err)
+	}
+	screenshot(t, ctx, "manage-phone")
+	if err := chromedp.Run(ctx,
+		chromedp.Click(`.cancel-form button`),
+		chromedp.WaitVisible(`.manage-page .banner`),
+	); err != nil {
+		t.Fatal(err)
+	}
+	var status string
+	db.Get(&status, `SELECT b.status FROM bookings b JOIN leads l ON l.id = b.lead_id WHERE l.email = 'robin@acme.example.com'`)
+	if status != "cancelled" {
+		t.Fatalf("booking status after cancel = %s", status)
 	}
 
 	if err := chromedp.Run(ctx, chromedp.EmulateViewport(390, 844), chromedp.Navigate(app.URL+"/assessment"), chromedp.WaitVisible(`#assessment-form .progress`)); err != nil {

@@ -4,12 +4,14 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/mail"
 	"net/url"
 	"strconv"
 	"strings"
 	"time"
 
 	"consultd/handlers"
+	"consultd/services"
 )
 
 // devSecretKey is the development default; production refuses to start with it.
@@ -26,6 +28,7 @@ type config struct {
 	AppEnv             string
 	SMTPURL            string
 	SMTPFrom           string
+	Organizer          services.Person
 	MailDir            string
 	StripeSecretKey    string
 	StripeWebhookKey   string
@@ -116,6 +119,14 @@ func loadConfig(getenv func(string) string) (config, error) {
 	if cfg.SMTPURL != "" {
 		if u, err := url.Parse(cfg.SMTPURL); err != nil || (u.Scheme != "smtp" && u.Scheme != "smtps") || u.Host == "" {
 			problems = append(problems, fmt.Sprintf("SMTP_URL: use smtp://user:pass@host:587 or smtps://host:465 (got scheme %q)", schemeOf(cfg.SMTPURL)))
+		}
+	}
+	if addr, err := mail.ParseAddress(cfg.SMTPFrom); err != nil {
+		problems = append(problems, fmt.Sprintf("SMTP_FROM=%q: use an address such as \"Consultations <consult@example.com>\"", cfg.SMTPFrom))
+	} else {
+		cfg.Organizer = services.Person{Name: addr.Name, Email: addr.Address}
+		if cfg.Organizer.Name == "" {
+			cfg.Organizer.Name = cfg.SiteName
 		}
 	}
 	if cfg.StripeAPIURL != "" {

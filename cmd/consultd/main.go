@@ -12,6 +12,8 @@ import (
 	"runtime/debug"
 	"syscall"
 	_ "time/tzdata" // zones must not depend on the host's tzdata
+
+	"consultd/services"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -33,6 +35,8 @@ commands:
   migrate up            apply pending database migrations
   migrate status        list migrations and whether each is applied
   seed-demo             load demo data (idempotent)
+  consultant add|list|hours|timeoff
+                        manage consultants (consultd consultant for details)
   healthcheck           exit 0 when the local server answers /healthz (for containers)
   version               print the version
 `
@@ -67,6 +71,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return migrateCommand(ctx, cfg, logger, args, stdout)
 	case "seed-demo":
 		return seedDemoCommand(ctx, cfg, logger, stdout)
+	case "consultant":
+		return consultantCommand(ctx, cfg, args, stdout)
 	default:
 		return fmt.Errorf("unknown command %q\n\n%s", cmd, usage)
 	}
@@ -91,3 +97,5 @@ func buildVersion() string {
 }
 
 var errUsage = errors.New("bad usage")
+
+func asServiceError(err error, target **services.Error) bool { return errors.As(err, target) }

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"io/fs"
@@ -85,8 +86,10 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, onListen func(n
 
 // app is the wired application: the HTTP handler and its background workers.
 type app struct {
-	handler http.Handler
-	funnel  *services.Funnel
+	handler  http.Handler
+	funnel   *services.Funnel
+	mailer   *services.Mailer
+	bookings *services.Bookings
 }
 
 // buildApp wires services into the HTTP layer.
@@ -114,6 +117,14 @@ func buildApp(cfg config, logger *slog.Logger, db *sqlx.DB) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
+	bookings, err := newBookings(cfg, db, funnel)
+	if err != nil {
+		return nil, err
+	}
+	mailer, err := newMailer(cfg, db, logger)
+	if err != nil {
+		return nil, err
+	}
 	handler, err := handlers.New(handlers.Config{
 		SiteName:       cfg.SiteName,
 		BaseURL:        cfg.BaseURL,
@@ -131,20 +142,68 @@ func buildApp(cfg config, logger *slog.Logger, db *sqlx.DB) (*app, error) {
 		Assessments: services.NewAssessments(db, def, funnel),
 		Leads:       services.NewLeads(db, funnel),
 		Funnel:      funnel,
+		Bookings:    bookings,
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &app{handler: handler, funnel: funnel}, nil
+	return &app{handler: handler, funnel: funnel, mailer: mailer, bookings: bookings}, nil
+}
+
+func newBookings(cfg config, db *sqlx.DB, funnel *services.Funnel) (*services.Bookings, error) {
+	sealer, err := services.NewTokenSealer(cfg.SecretKey)
+	if err != nil {
+		return nil, err
+	}
+	avail := services.NewAvailability(db, services.BookingRules{
+		Buffer: cfg.BookingBuffer, MinNotice: cfg.BookingMinNotice, HorizonDays: cfg.BookingHorizonDays,
+	}, time.Now)
+	return services.NewBookings(db, avail, funnel, sealer, services.BookingsConfig{
+		BaseURL:   cfg.BaseURL.String(),
+		UIDDomain: cfg.BaseURL.Hostname(),
+		Organizer: cfg.Organizer,
+	}, time.Now), nil
+}
+
+// newMailer delivers over SMTP_URL, or keeps mail as .eml files in MAIL_DIR.
+func newMailer(cfg config, db *sqlx.DB, logger *slog.Logger) (*services.Mailer, error) {
+	var transport services.MailTransport
+	if cfg.SMTPURL != "" {
+		t, err := services.NewSMTPTransport(cfg.SMTPURL)
+		if err != nil {
+			return nil, err
+		}
+		transport = t
+	}
+	return services.NewMailer(db, services.MailerConfig{
+		Transport: transport, From: cfg.Organizer.Email, Dir: cfg.MailDir, Now: time.Now, Logger: logger,
+	}), nil
 }
 
 // startWorkers runs the background loops until ctx ends; the returned
-// channel closes once they have finished their last flush.
+// channel closes once every loop has finished its last round.
 func (a *app) startWorkers(ctx context.Context, logger *slog.Logger) <-chan struct{} {
+	var wg sync.WaitGroup
+	loops := []func(){
+		func() {
+			a.funnel.Run(ctx, 10*time.Second, func(err error) { logger.Warn("funnel flush failed", "error", err) })
+		},
+		func() { a.mailer.Run(ctx, 5*time.Second) },
+		func() {
+			a.bookings.RunReminders(ctx, time.Minute, func(err error) { logger.Warn("queueing reminders failed", "error", err) })
+		},
+	}
+	for _, loop := range loops {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			loop()
+		}()
+	}
 	done := make(chan struct{})
 	go func() {
-		defer close(done)
-		a.funnel.Run(ctx, 10*time.Second, func(err error) { logger.Warn("funnel flush failed", "error", err) })
+		wg.Wait()
+		close(done)
 	}()
 	return done
 }

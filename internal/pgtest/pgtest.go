@@ -108,7 +108,15 @@ func createDB(t testing.TB, template string) (*sqlx.DB, string) {
 	}
 	t.Cleanup(func() {
 		db.Close()
-		if _, err := admin.Exec(fmt.Sprintf("DROP DATABASE IF EXISTS %s WITH (FORCE)", pq.QuoteIdentifier(name))); err != nil {
+		drop := fmt.Sprintf("DROP DATABASE IF EXISTS %s WITH (FORCE)", pq.QuoteIdentifier(name))
+		var err error
+		for attempt := 0; attempt < 20; attempt++ {
+			if _, err = admin.Exec(drop); err == nil {
+				break
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		if err != nil {
 			t.Errorf("drop test database %s: %v", name, err)
 		}
 		admin.Close()

@@ -1,0 +1,169 @@
+package handlers
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"consultd/services"
+)
+
+type apiSlot struct {
+	Start string `json:"start"`
+	End   string `json:"end"`
+}
+
+func apiSlots(slots []services.Slot, loc *time.Location) []apiSlot {
+	out := make([]apiSlot, 0, len(slots))
+	for _, s := range slots {
+		out = append(out, apiSlot{Start: s.Start.In(loc).Format(time.RFC3339), End: s.End.In(loc).Format(time.RFC3339)})
+	}
+	return out
+}
+
+func (h *Handler) apiSlots(c *gin.Context) {
+	days := 0
+	if raw := c.Query("days"); raw != "" {
+		n, err := strconv.Atoi(raw)
+		if err != nil {
+			h.fail(c, services.Invalid(map[string]string{"days": "Ask for 1 to 31 days."}))
+			return
+		}
+		days = n
+	}
+	slots, loc, err := h.bookings.OpenSlots(c.Request.Context(), services.SlotRequest{
+		LeadID: c.Query("lead_id"), Team: c.Query("team"), Region: c.Query("region"),
+		Timezone: c.Query("tz"), From: c.Query("from"), Days: days,
+	})
+	if err != nil {
+		h.fail(c, err)
+		return
+	}
+	c.Header("Cache-Control", "no-store")
+	c.JSON(http.StatusOK, gin.H{"timezone": loc.String(), "slots": apiSlots(slots, loc)})
+}
+
+type apiBookingRequest struct {
+	LeadID   string `json:"lead_id"`
+	Start    string `json:"start"`
+	Timezone string `json:"timezone"`
+}
+
+type apiBooking struct {
+	ID         string            `json:"id"`
+	Status     string            `json:"status"`
+	Start      string            `json:"start"`
+	End        string            `json:"end"`
+	Timezone   string            `json:"timezone"`
+	When       string            `json:"when"`
+	Consultant map[string]string `json:"consultant"`
+	Team       string            `json:"team"`
+	MeetingURL string            `json:"meeting_url,omitempty"`
+	ManageURL  string            `json:"manage_url"`
+	ICSURL     string            `json:"ics_url"`
+}
+
+func (h *Handler) bookingJSON(bk services.Booking, token string) apiBooking {
+	loc := mustZone(bk.Timezone)
+	return apiBooking{
+		ID: bk.ID, Status: bk.Status, Timezone: bk.Timezone, Team: bk.Team,
+		Start: bk.Start.In(loc).Format(time.RFC3339), End: bk.End.In(loc).Format(time.RFC3339),
+		When:       services.FormatMeetingTime(bk.Start, bk.End, loc),
+		Consultant: map[string]string{"name": bk.ConsultantName},
+		MeetingURL: bk.MeetingURL, ManageURL: h.bookings.ManageURL(token), ICSURL: h.bookings.ICSURL(token),
+	}
+}
+
+// apiBookingRefused answers a taken slot with 409 and the next free starts.
+func (h *Handler) apiBookingRefused(c *gin.Context, err error) {
+	var taken *services.SlotTaken
+	if errors.As(err, &taken) {
+		loc := time.UTC
+		if len(taken.Next) > 0 {
+			loc = taken.Next[0].Start.Location()
+		}
+		c.AbortWithStatusJSON(http.StatusConflict, gin.H{
+			"error": "slot_taken", "message": "That time was just taken; here are the nearest free times.", "next": apiSlots(taken.Next, loc),
+		})
+		return
+	}
+	h.fail(c, err)
+}
+
+func (h *Handler) apiCreateBooking(c *gin.Context) {
+	if !h.limits.bookings.allow(c) {
+		h.tooManyRequests(c)
+		return
+	}
+	var req apiBookingRequest
+	if !h.decodeJSON(c, &req) {
+		return
+	}
+	start, err := parseStart(req.Start)
+	if err != nil {
+		h.fail(c, err)
+		return
+	}
+	bk, token, err := h.bookings.Book(c.Request.Context(), services.NewBooking{LeadID: req.LeadID, Start: start, Timezone: req.Timezone})
+	if err != nil {
+		h.apiBookingRefused(c, err)
+		return
+	}
+	c.JSON(http.StatusCreated, h.bookingJSON(bk, token))
+}
+
+func (h *Handler) apiGetBooking(c *gin.Context) {
+	c.Header("Cache-Control", "no-store")
+	bk, err := h.bookings.ByToken(c.Request.Context(), c.Param("token"))
+	if err != nil {
+		h.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, h.bookingJSON(bk, c.Param("token")))
+}
+
+func (h *Handler) apiRescheduleBooking(c *gin.Context) {
+	if !h.limits.bookings.allow(c) {
+		h.tooManyRequests(c)
+		return
+	}
+	var req struct {
+		Start string `json:"start"`
+	}
+	if !h.decodeJSON(c, &req) {
+		return
+	}
+	start, err := parseStart(req.Start)
+	if err != nil {
+		h.fail(c, err)
+		return
+	}
+	bk, err := h.bookings.Reschedule(c.Request.Context(), c.Param("token"), start)
+	if err != nil {
+		h.apiBookingRefused(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, h.bookingJSON(bk, c.Param("token")))
+}
+
+func (h *Handler) apiCancelBooking(c *gin.Context) {
+	if !h.limits.bookings.allow(c) {
+		h.tooManyRequests(c)
+		return
+	}
+	var req struct {
+		Reason string `json:"reason"`
+	}
+	if c.Request.ContentLength != 0 && !h.decodeJSON(c, &req) {
+		return
+	}
+	bk, err := h.bookings.Cancel(c.Request.Context(), c.Param("token"), req.Reason)
+	if err != nil {
+		h.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, h.bookingJSON(bk, c.Param("token")))
+}

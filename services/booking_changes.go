@@ -1,0 +1,177 @@
+package services
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+)
+
+// ByToken returns the booking a manage link points to.
+func (b *Bookings) ByToken(ctx context.Context, token string) (Booking, error) {
+	if !validToken(token) {
+		return Booking{}, ErrNotFound
+	}
+	return getBooking(ctx, b.db, "b.manage_token_hash = $1", hashToken(token))
+}
+
+// Get returns a booking by id.
+func (b *Bookings) Get(ctx context.Context, id string) (Booking, error) {
+	if !ValidUUID(id) {
+		return Booking{}, ErrNotFound
+	}
+	return getBooking(ctx, b.db, "b.id = $1", id)
+}
+
+// changeable refuses changes to a cancelled booking or a meeting under way.
+func (b *Bookings) changeable(bk Booking) error {
+	switch {
+	case bk.Status == StatusCancelled || bk.Status == StatusExpired:
+		return Conflict("This booking was cancelled. You can book a new time from the assessment page.")
+	case !b.now().Before(bk.Start):
+		return Conflict("This meeting has already started, so it can no longer be moved or cancelled.")
+	case bk.Status != StatusConfirmed:
+		return Conflict("This booking is not confirmed yet.")
+	}
+	return nil
+}
+
+// Reschedule moves the booking to start: to the same consultant when they
+// are free then, otherwise to the fairest free consultant of the team. The
+// event keeps its UID and its SEQUENCE goes up by one.
+func (b *Bookings) Reschedule(ctx context.Context, token string, start time.Time) (Booking, error) {
+	current, err := b.ByToken(ctx, token)
+	if err != nil {
+		return Booking{}, err
+	}
+	if err := b.changeable(current); err != nil {
+		return Booking{}, err
+	}
+	if start.Equal(current.Start) {
+		return Booking{}, Invalid(map[string]string{"start": "Your consultation is already at that time."})
+	}
+	free, err := b.freeConsultants(ctx, current.Team, current.Region, start, current.ID)
+	if err != nil {
+		return Booking{}, err
+	}
+	free = preferFirst(free, current.ConsultantID)
+	if len(free) == 0 {
+		return Booking{}, b.slotTaken(ctx, current.Team, current.Region, start, current.Timezone)
+	}
+	var moved Booking
+	err = inTx(ctx, b.db, func(tx *sqlx.Tx) error {
+		locked, err := getBooking(ctx, tx, "b.id = $1 FOR UPDATE OF b", current.ID)
+		if err != nil {
+			return err
+		}
+		if err := b.changeable(locked); err != nil {
+			return err
+		}
+		if err := moveToFirstFree(ctx, tx, locked.ID, free, start, b.avail.rules.Buffer, b.now()); err != nil {
+			return err
+		}
+		if moved, err = getBooking(ctx, tx, "b.id = $1", locked.ID); err != nil {
+			return err
+		}
+		if err := markLeadMoved(ctx, tx, locked, moved); err != nil {
+			return err
+		}
+		return b.enqueueMoved(ctx, tx, locked, moved, token)
+	})
+	if err == errNoConsultantLeft {
+		return Booking{}, b.slotTaken(ctx, current.Team, current.Region, start, current.Timezone)
+	}
+	return moved, err
+}
+
+func preferFirst(ids []string, first string) []string {
+	out := make([]string, 0, len(ids))
+	for _, id := range ids {
+		if id == first {
+			out = append(out, id)
+		}
+	}
+	for _, id := range ids {
+		if id != first {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+func moveToFirstFree(ctx context.Context, tx *sqlx.Tx, bookingID string, consultants []string, start time.Time, buffer time.Duration, now time.Time) error {
+	for _, cid := range consultants {
+		if _, err := tx.ExecContext(ctx, `SAVEPOINT try_move`); err != nil {
+			return fmt.Errorf("savepoint: %w", err)
+		}
+		_, err := tx.ExecContext(ctx, `
+			UPDATE bookings SET consultant_id = $2, starts_at = $3, ends_at = $4, blocked = tstzrange($3, $5, '[)'),
+				sequence = sequence + 1, updated_at = $6
+			WHERE id = $1`, bookingID, cid, start, start.Add(SlotLength), start.Add(SlotLength+buffer), now)
+		if isExclusionViolation(err) {
+			if _, err := tx.ExecContext(ctx, `ROLLBACK TO SAVEPOINT try_move`); err != nil {
+				return fmt.Errorf("rollback to savepoint: %w", err)
+			}
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("move booking: %w", err)
+		}
+		return nil
+	}
+	return errNoConsultantLeft
+}
+
+func markLeadMoved(ctx context.Context, tx *sqlx.Tx, from, to Booking) error {
+	if _, err := tx.ExecContext(ctx, `UPDATE leads SET consultant_id = $2, updated_at = now() WHERE id = $1`, to.LeadID, to.ConsultantID); err != nil {
+		return fmt.Errorf("update lead consultant: %w", err)
+	}
+	return leadEvent(ctx, tx, to.LeadID, "booking_rescheduled", map[string]string{
+		"booking_id": to.ID, "from": from.Start.UTC().Format(time.RFC3339), "to": to.Start.UTC().Format(time.RFC3339), "consultant": to.ConsultantName,
+	})
+}
+
+// Cancel releases the slot and tells both people; the lead returns to the
+// follow-up list unless sales already moved it on.
+func (b *Bookings) Cancel(ctx context.Context, token, reason string) (Booking, error) {
+	current, err := b.ByToken(ctx, token)
+	if err != nil {
+		return Booking{}, err
+	}
+	var cancelled Booking
+	err = inTx(ctx, b.db, func(tx *sqlx.Tx) error {
+		locked, err := getBooking(ctx, tx, "b.id = $1 FOR UPDATE OF b", current.ID)
+		if err != nil {
+			return err
+		}
+		if err := b.changeable(locked); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `
+			UPDATE bookings SET status = 'cancelled', cancelled_at = $2, cancel_reason = $3, sequence = sequence + 1, updated_at = $2
+			WHERE id = $1`, locked.ID, b.now(), truncate(cleanLine(reason), 500))
+		if err != nil {
+			return fmt.Errorf("cancel booking: %w", err)
+		}
+		if cancelled, err = getBooking(ctx, tx, "b.id = $1", locked.ID); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `
+			UPDATE leads SET status = 'new', updated_at = now() WHERE id = $1 AND status = 'booked'
+			  AND NOT EXISTS (SELECT 1 FROM bookings WHERE lead_id = $1 AND status IN ('held', 'pending_payment', 'confirmed'))`, locked.LeadID); err != nil {
+			return fmt.Errorf("reopen lead: %w", err)
+		}
+		if err := leadEvent(ctx, tx, locked.LeadID, "booking_cancelled", map[string]string{"booking_id": locked.ID, "start": locked.Start.UTC().Format(time.RFC3339)}); err != nil {
+			return err
+		}
+		return b.enqueueCancelled(ctx, tx, cancelled, token)
+	})
+	return cancelled, err
+}
+
+// ManageURL is the link a prospect uses to see, move or cancel a booking.
+func (b *Bookings) ManageURL(token string) string { return b.cfg.BaseURL + "/b/" + token }
+
+// ICSURL is the download link of the booking's invite.
+func (b *Bookings) ICSURL(token string) string { return b.ManageURL(token) + "/invite.ics" }

@@ -1,0 +1,108 @@
+package services
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+)
+
+// inviteDetails describes bk for the invite builders.
+func (b *Bookings) inviteDetails(bk Booking, token, method string) (InviteDetails, error) {
+	prospectTZ, err := time.LoadLocation(bk.Timezone)
+	if err != nil {
+		return InviteDetails{}, fmt.Errorf("prospect zone: %w", err)
+	}
+	consultantTZ, err := time.LoadLocation(bk.ConsultantTZ)
+	if err != nil {
+		return InviteDetails{}, fmt.Errorf("consultant zone: %w", err)
+	}
+	return InviteDetails{
+		UID: bk.UID, Sequence: bk.Sequence, Method: method,
+		Start: bk.Start, End: bk.End, Stamp: b.now(),
+		Prospect: Person{Name: bk.LeadName, Email: bk.LeadEmail}, ProspectTZ: prospectTZ,
+		Consultant: Person{Name: bk.ConsultantName, Email: bk.ConsultantEmail}, ConsultantTZ: consultantTZ,
+		Team: bk.Team, Company: bk.LeadCompany, MeetingURL: bk.MeetingURL,
+		ManageURL: b.ManageURL(token), ICSURL: b.ICSURL(token), Organizer: b.cfg.Organizer,
+	}, nil
+}
+
+// InviteICS returns the current invite of the booking a token points to:
+// a REQUEST while it stands, a CANCEL once cancelled.
+func (b *Bookings) InviteICS(ctx context.Context, token string) ([]byte, error) {
+	bk, err := b.ByToken(ctx, token)
+	if err != nil {
+		return nil, err
+	}
+	method := "REQUEST"
+	if !bk.Live() {
+		method = "CANCEL"
+	}
+	d, err := b.inviteDetails(bk, token, method)
+	if err != nil {
+		return nil, err
+	}
+	return InviteICS(d)
+}
+
+func (b *Bookings) enqueueBooked(ctx context.Context, tx *sqlx.Tx, bk Booking, token string) error {
+	d, err := b.inviteDetails(bk, token, "REQUEST")
+	if err != nil {
+		return err
+	}
+	if err := enqueueEmail(ctx, tx, bk.ID, "invite", d, ProspectInviteEmail); err != nil {
+		return err
+	}
+	return enqueueEmail(ctx, tx, bk.ID, "consultant_notice", d, ConsultantNoticeEmail)
+}
+
+// enqueueMoved sends the prospect the moved event; a consultant who lost the
+// meeting gets a cancellation and the new one an invitation.
+func (b *Bookings) enqueueMoved(ctx context.Context, tx *sqlx.Tx, from, to Booking, token string) error {
+	d, err := b.inviteDetails(to, token, "REQUEST")
+	if err != nil {
+		return err
+	}
+	d.Rescheduled = true
+	if err := enqueueEmail(ctx, tx, to.ID, "invite", d, ProspectInviteEmail); err != nil {
+		return err
+	}
+	if from.ConsultantID != to.ConsultantID {
+		old := from
+		old.Sequence = to.Sequence
+		od, err := b.inviteDetails(old, token, "CANCEL")
+		if err != nil {
+			return err
+		}
+		if err := enqueueEmail(ctx, tx, to.ID, "consultant_cancel", od, ConsultantNoticeEmail); err != nil {
+			return err
+		}
+		d.Rescheduled = false // news to the new consultant
+	}
+	return enqueueEmail(ctx, tx, to.ID, "consultant_notice", d, ConsultantNoticeEmail)
+}
+
+func (b *Bookings) enqueueCancelled(ctx context.Context, tx *sqlx.Tx, bk Booking, token string) error {
+	d, err := b.inviteDetails(bk, token, "CANCEL")
+	if err != nil {
+		return err
+	}
+	if err := enqueueEmail(ctx, tx, bk.ID, "cancel", d, ProspectInviteEmail); err != nil {
+		return err
+	}
+	return enqueueEmail(ctx, tx, bk.ID, "consultant_cancel", d, ConsultantNoticeEmail)
+}
+
+func enqueueEmail(ctx context.Context, tx *sqlx.Tx, bookingID, kind string, d InviteDetails, build func(InviteDetails) (Email, error)) error {
+	email, err := build(d)
+	if err != nil {
+		return fmt.Errorf("build %s email: %w", kind, err)
+	}
+	raw, err := RenderEmail(email)
+	if err != nil {
+		return fmt.Errorf("render %s email: %w", kind, err)
+	}
+	_, err = Enqueue(ctx, tx, OutboxMessage{Kind: kind, BookingID: bookingID, To: email.To.Email, Subject: email.Subject, Message: raw})
+	return err
+}

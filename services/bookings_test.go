@@ -1,0 +1,401 @@
+package services_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"consultd/services"
+)
+
+// bookingClock is a settable clock shared by the services under test.
+type bookingClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *bookingClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *bookingClock) Set(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = t
+}
+
+type bookingFixture struct {
+	leadFixture
+	clock       *bookingClock
+	bookings    *services.Bookings
+	consultants *services.Consultants
+	toronto     *time.Location
+}
+
+// Monday 7 December 2026, 08:00 in Toronto.
+var fixtureNow = time.Date(2026, 12, 7, 13, 0, 0, 0, time.UTC)
+
+func newBookingFixture(t *testing.T, buffer time.Duration) bookingFixture {
+	t.Helper()
+	f := bookingFixture{leadFixture: newLeadFixture(t), clock: &bookingClock{t: fixtureNow}}
+	f.toronto, _ = time.LoadLocation("America/Toronto")
+	f.consultants = services.NewConsultants(f.db)
+	avail := services.NewAvailability(f.db, services.BookingRules{Buffer: buffer, MinNotice: 4 * time.Hour, HorizonDays: 30}, f.clock.Now)
+	sealer, err := services.NewTokenSealer("test-secret")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.bookings = services.NewBookings(f.db, avail, f.funnel, sealer, services.BookingsConfig{
+		BaseURL: "https://consult.example.com", UIDDomain: "consult.example.com",
+		Organizer: services.Person{Name: "Stackpoint Consulting", Email: "consult@consult.example.com"},
+	}, f.clock.Now)
+	return f
+}
+
+func (f bookingFixture) mustConsultant(t *testing.T, email, team, zone string, hours ...string) services.Consultant {
+	t.Helper()
+	parsed, err := services.ParseWeeklyHours(hours)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, _, err := f.consultants.Upsert(context.Background(), services.NewConsultant{
+		Name: strings.Split(email, "@")[0], Email: email, Team: team, Regions: []string{"canada"}, Timezone: zone,
+		MeetingURL: "https://meet.example.com/" + strings.Split(email, "@")[0], Hours: parsed,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// mustLead makes a Canadian lead in Toronto routed to the given team.
+func (f bookingFixture) mustLead(t *testing.T, email, team string) services.Lead {
+	t.Helper()
+	pick := func(q services.Question) string {
+		best := q.Options[0]
+		for _, o := range q.Options {
+			if team == "django" && o.Weights.Django-o.Weights.NodeJS > best.Weights.Django-best.Weights.NodeJS ||
+				team == "nodejs" && o.Weights.NodeJS-o.Weights.Django > best.Weights.NodeJS-best.Weights.Django {
+				best = o
+			}
+		}
+		return best.ID
+	}
+	a, err := f.assessments.Submit(context.Background(), services.NewAssessment{Answers: allAnswers(f.def, pick)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := validLead(a.ID)
+	in.Email, in.Timezone = email, "America/Toronto"
+	lead, _, err := f.leads.Capture(context.Background(), in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lead.Team != team {
+		t.Fatalf("lead routed to %s, want %s", lead.Team, team)
+	}
+	return lead
+}
+
+func (f bookingFixture) at(day, hour, minute int) time.Time {
+	return time.Date(2026, 12, day, hour, minute, 0, 0, f.toronto)
+}
+
+func outboxKinds(t *testing.T, db *sqlx.DB, bookingID string) []string {
+	t.Helper()
+	var kinds []string
+	if err := db.Select(&kinds, `SELECT kind FROM outbox WHERE booking_id = $1 ORDER BY id`, bookingID); err != nil {
+		t.Fatal(err)
+	}
+	return kinds
+}
+
+func TestBookCreatesBookingInvitesAndMarksLead(t *testing.T) {
+	f := newBookingFixture(t, 0)
+	ana := f.mustConsultant(t, "ana@consult.example.com", "django", "America/Toronto", "mon-fri 09:00-17:00")
+	lead := f.mustLead(t, "pat@acme.example.com", "django")
+	ctx := context.Background()
+
+	bk, token, err := f.bookings.Book(ctx, services.NewBooking{LeadID: lead.ID, Start: f.at(8, 10, 0)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bk.ConsultantID != ana.ID || bk.Status != "confirmed" || !bk.Start.Equal(f.at(8, 10, 0)) || !bk.End.Equal(f.at(8, 10, 30)) {
+		t.Fatalf("booking = %+v", bk)
+	}
+	if len(token) < 43 || !strings.HasSuffix(bk.UID, "@consult.example.com") {
+		t.Fatalf("token %q (want 256 bits) uid %q", token, bk.UID)
+	}
+	var stored int
+	f.db.Get(&stored, `SELECT count(*) FROM bookings WHERE manage_token_hash = sha256(convert_to($1, 'UTF8')) AND position(convert_to($1, 'UTF8') IN manage_token_sealed) = 0`, token)
+	if stored != 1 {
+		t.Fatal("the token is not stored as its hash, or is stored in clear")
+	}
+	if got, err := f.bookings.ByToken(ctx, token); err != nil || got.ID != bk.ID {
+		t.Fatalf("ByToken = %v, %v", got.ID, err)
+	}
+	if got := strings.Join(outboxKinds(t, f.db, bk.ID), ","); got != "invite,consultant_notice" {
+		t.Fatalf("outbox = %s", got)
+	}
+	var status, consultant string
+	f.db.QueryRow(`SELECT status, consultant_id FROM leads WHERE id = $1`, lead.ID).Scan(&status, &consultant)
+	if status != "booked" || consultant != ana.ID {
+		t.Fatalf("lead status %s consultant %s", status, consultant)
+	}
+	if _, _, err := f.bookings.Book(ctx, services.NewBooking{LeadID: lead.ID, Start: f.at(8, 11, 0)}); services.ErrorCode(err) != services.CodeConflict {
+		t.Fatalf("second booking for the same lead: %v, want conflict", err)
+	}
+}
+
+func TestBookRefusesStartsNotOffered(t *testing.T) {
+	f := newBookingFixture(t, 0)
+	f.mustConsultant(t, "ana@consult.example.com", "django", "America/Toronto", "mon-fri 09:00-17:00")
+	lead := f.mustLead(t, "pat@acme.example.com", "django")
+	tests := map[string]time.Time{
+		"off the grid":          f.at(8, 10, 15),
+		"in the past":           f.at(4, 10, 0),
+		"inside minimum notice": f.at(7, 11, 30),
+		"beyond the horizon":    time.Date(2027, 1, 12, 10, 0, 0, 0, f.toronto),
+		"outside hours":         f.at(8, 17, 0),
+		"on a weekend":          f.at(12, 10, 0),
+	}
+	for name, start := range tests {
+		t.Run(name, func(t *testing.T) {
+			_, _, err := f.bookings.Book(context.Background(), services.NewBooking{LeadID: lead.ID, Start: start})
+			var e *services.Error
+			if !errors.As(err, &e) || e.Code != services.CodeInvalid || e.Fields["start"] == "" {
+				t.Fatalf("error = %v, want invalid start", err)
+			}
+		})
+	}
+	if _, _, err := f.bookings.Book(context.Background(), services.NewBooking{LeadID: lead.ID, Start: f.at(7, 12, 0)}); err != nil {
+		t.Fatalf("the first slot after the notice: %v", err)
+	}
+}
+
+func TestBookSpreadsWorkFairlyAndReportsTakenSlots(t *testing.T) {
+	f := newBookingFixture(t, 0)
+	a := f.mustConsultant(t, "ana@consult.example.com", "django", "America/Toronto", "mon-fri 09:00-17:00")
+	b := f.mustConsultant(t, "ben@consult.example.com", "django", "America/Toronto", "mon-fri 09:00-17:00")
+	ctx := context.Background()
+	got := map[string]int{}
+	for i, email := range []string{"l1@acme.example.com", "l2@acme.example.com", "l3@acme.example.com", "l4@acme.example.com"} {
+		lead := f.mustLead(t, email, "django")
+		bk, _, err := f.bookings.Book(ctx, services.NewBooking{LeadID: lead.ID, Start: f.at(8+i, 10, 0)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got[bk.ConsultantID]++
+		f.clock.Set(fixtureNow.Add(time.Duration(i+1) * time.Minute))
+	}
+	if got[a.ID] != 2 || got[b.ID] != 2 {
+		t.Fatalf("bookings per consultant = %v, want 2 each", got)
+	}
+	// Both are busy at 10:00 on the 8th after two more bookings there.
+	l5, l6, l7 := f.mustLead(t, "l5@acme.example.com", "django"), f.mustLead(t, "l6@acme.example.com", "django"), f.mustLead(t, "l7@acme.example.com", "django")
+	first, _, err := f.bookings.Book(ctx, services.NewBooking{LeadID: l5.ID, Start: f.at(14, 10, 0)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, _, err := f.bookings.Book(ctx, services.NewBooking{LeadID: l6.ID, Start: f.at(14, 10, 0)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first.ConsultantID == second.ConsultantID {
+		t.Fatal("two bookings at one start went to the same consultant")
+	}
+	_, _, err = f.bookings.Book(ctx, services.NewBooking{LeadID: l7.ID, Start: f.at(14, 10, 0)})
+	var taken *services.SlotTaken
+	if !errors.As(err, &taken) || len(taken.Next) == 0 || !taken.Next[0].Start.Equal(f.at(14, 10, 30)) {
+		t.Fatalf("third booking at a full start: %v, want SlotTaken offering 10:30", err)
+	}
+}
+
+func TestDatabaseForbidsOverlapForEveryWriter(t *testing.T) {
+	f := newBookingFixture(t, 0)
+	c := f.mustConsultant(t, "ana@consult.example.com", "django", "America/Toronto", "mon-fri 09:00-17:00")
+	lead := f.mustLead(t, "pat@acme.example.com", "django")
+	insert := func(start time.Time, status string) error {
+		_, err := f.db.Exec(`
+			INSERT INTO bookings (lead_id, consultant_id, status, starts_at, ends_at, blocked, timezone, uid, manage_token_hash, manage_token_sealed)
+			VALUES ($1, $2, $3, $4, $5, tstzrange($4, $5, '[)'), 'America/Toronto', gen_random_uuid()::text, sha256(gen_random_uuid()::text::bytea), '\x00')`,
+			lead.ID, c.ID, status, start, start.Add(30*time.Minute))
+		return err
+	}
+	if err := insert(f.at(8, 10, 0), "confirmed"); err != nil {
+		t.Fatal(err)
+	}
+	if err := insert(f.at(8, 10, 15), "held"); err == nil || !strings.Contains(err.Error(), "bookings_no_overlap") {
+		t.Fatalf("overlapping insert: %v, want the exclusion constraint", err)
+	}
+	if err := insert(f.at(8, 10, 0), "cancelled"); err != nil {
+		t.Fatalf("a cancelled row may share the time: %v", err)
+	}
+	if err := insert(f.at(8, 10, 30), "confirmed"); err != nil {
+		t.Fatalf("back-to-back booking refused: %v", err)
+	}
+}
+
+func TestBufferKeepsTimeAfterMeetings(t *testing.T) {
+	f := newBookingFixture(t, 15*time.Minute)
+	f.mustConsultant(t, "ana@consult.example.com", "django", "America/Toronto", "mon-fri 09:00-17:00")
+	ctx := context.Background()
+	if _, _, err := f.bookings.Book(ctx, services.NewBooking{LeadID: f.mustLead(t, "a@acme.example.com", "django").ID, Start: f.at(8, 10, 0)}); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err := f.bookings.Book(ctx, services.NewBooking{LeadID: f.mustLead(t, "b@acme.example.com", "django").ID, Start: f.at(8, 10, 30)})
+	var taken *services.SlotTaken
+	if !errors.As(err, &taken) || !taken.Next[0].Start.Equal(f.at(8, 11, 0)) {
+		t.Fatalf("10:30 right after a 10:00 meeting with a 15 minute buffer: %v", err)
+	}
+}
+
+func TestRescheduleAndCancel(t *testing.T) {
+	f := newBookingFixture(t, 0)
+	ana := f.mustConsultant(t, "ana@consult.example.com", "django", "America/Toronto", "mon-fri 09:00-17:00")
+	ben := f.mustConsultant(t, "ben@consult.example.com", "django", "America/Toronto", "mon-fri 09:00-17:00")
+	ctx := context.Background()
+	bk, token, err := f.bookings.Book(ctx, services.NewBooking{LeadID: f.mustLead(t, "pat@acme.example.com", "django").ID, Start: f.at(8, 10, 0)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mine := bk.ConsultantID
+	other := ben.ID
+	if mine == ben.ID {
+		other = ana.ID
+	}
+
+	moved, err := f.bookings.Reschedule(ctx, token, f.at(9, 11, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if moved.ConsultantID != mine || moved.UID != bk.UID || moved.Sequence != 1 || !moved.Start.Equal(f.at(9, 11, 0)) {
+		t.Fatalf("moved = consultant %s uid %s seq %d start %v; want same consultant and uid, sequence 1", moved.ConsultantID, moved.UID, moved.Sequence, moved.Start)
+	}
+	// Make the current consultant busy at 14:00 on the 10th: the move goes to the other one.
+	if _, err := f.consultants.AddTimeOff(ctx, mine, f.at(10, 13, 0), f.at(10, 15, 0), "dentist"); err != nil {
+		t.Fatal(err)
+	}
+	moved, err = f.bookings.Reschedule(ctx, token, f.at(10, 14, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if moved.ConsultantID != other || moved.Sequence != 2 {
+		t.Fatalf("re-routed move went to %s seq %d, want %s seq 2", moved.ConsultantID, moved.Sequence, other)
+	}
+	if got := strings.Join(outboxKinds(t, f.db, bk.ID), ","); got != "invite,consultant_notice,invite,consultant_notice,invite,consultant_cancel,consultant_notice" {
+		t.Fatalf("outbox = %s", got)
+	}
+
+	cancelled, err := f.bookings.Cancel(ctx, token, "found a partner")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cancelled.Status != "cancelled" || cancelled.Sequence != 3 {
+		t.Fatalf("cancelled = %s seq %d", cancelled.Status, cancelled.Sequence)
+	}
+	var leadStatus string
+	f.db.Get(&leadStatus, `SELECT status FROM leads WHERE id = $1`, bk.LeadID)
+	if leadStatus != "new" {
+		t.Fatalf("lead status after cancel = %s, want new (back to follow-up)", leadStatus)
+	}
+	if _, err := f.bookings.Cancel(ctx, token, ""); services.ErrorCode(err) != services.CodeConflict {
+		t.Fatalf("cancel twice: %v, want conflict", err)
+	}
+	if _, err := f.bookings.Reschedule(ctx, token, f.at(11, 10, 0)); services.ErrorCode(err) != services.CodeConflict {
+		t.Fatalf("move a cancelled booking: %v, want conflict", err)
+	}
+	ics, err := f.bookings.InviteICS(ctx, token)
+	if err != nil || !strings.Contains(string(ics), "METHOD:CANCEL") || !strings.Contains(string(ics), "SEQUENCE:3") {
+		t.Fatalf("ics after cancel: %v\n%s", err, ics)
+	}
+}
+
+func TestNoChangesOnceTheMeetingStarted(t *testing.T) {
+	f := newBookingFixture(t, 0)
+	f.mustConsultant(t, "ana@consult.example.com", "django", "America/Toronto", "mon-fri 09:00-17:00")
+	ctx := context.Background()
+	_, token, err := f.bookings.Book(ctx, services.NewBooking{LeadID: f.mustLead(t, "pat@acme.example.com", "django").ID, Start: f.at(8, 10, 0)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Set(f.at(8, 10, 5))
+	if _, err := f.bookings.Cancel(ctx, token, ""); services.ErrorCode(err) != services.CodeConflict {
+		t.Fatalf("cancel after start: %v", err)
+	}
+	if _, err := f.bookings.Reschedule(ctx, token, f.at(9, 10, 0)); services.ErrorCode(err) != services.CodeConflict {
+		t.Fatalf("move after start: %v", err)
+	}
+	if _, err := f.bookings.ByToken(ctx, "not-a-token"); !errors.Is(err, services.ErrNotFound) {
+		t.Fatalf("bad token: %v", err)
+	}
+}
+
+func TestRemindersGoOutExactlyOnce(t *testing.T) {
+	f := newBookingFixture(t, 0)
+	f.mustConsultant(t, "ana@consult.example.com", "django", "America/Toronto", "mon-fri 09:00-17:00")
+	f.mustConsultant(t, "ben@consult.example.com", "django", "America/Toronto", "mon-fri 09:00-17:00")
+	ctx := context.Background()
+	kept, _, err := f.bookings.Book(ctx, services.NewBooking{LeadID: f.mustLead(t, "a@acme.example.com", "django").ID, Start: f.at(10, 10, 0)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, cancelToken, _ := f.bookings.Book(ctx, services.NewBooking{LeadID: f.mustLead(t, "b@acme.example.com", "django").ID, Start: f.at(10, 10, 0)})
+	moved, moveToken, _ := f.bookings.Book(ctx, services.NewBooking{LeadID: f.mustLead(t, "c@acme.example.com", "django").ID, Start: f.at(10, 11, 0)})
+	if _, err := f.bookings.Cancel(ctx, cancelToken, ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.bookings.Reschedule(ctx, moveToken, f.at(11, 11, 0)); err != nil {
+		t.Fatal(err)
+	}
+	reminders := func(id string) []string {
+		var kinds []string
+		f.db.Select(&kinds, `SELECT kind FROM outbox WHERE booking_id = $1 AND kind LIKE 'reminder%' ORDER BY id`, id)
+		return kinds
+	}
+	run := func(at time.Time) {
+		t.Helper()
+		f.clock.Set(at)
+		var wg sync.WaitGroup
+		for i := 0; i < 3; i++ { // three instances at once
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if _, err := f.bookings.QueueReminders(ctx); err != nil {
+					t.Error(err)
+				}
+			}()
+		}
+		wg.Wait()
+	}
+	run(f.at(9, 9, 0)) // 25h before: nothing due
+	if got := reminders(kept.ID); len(got) != 0 {
+		t.Fatalf("reminders 25h before: %v", got)
+	}
+	run(f.at(9, 10, 30)) // 23.5h before
+	run(f.at(9, 11, 0))
+	run(f.at(10, 9, 15)) // 45 min before
+	run(f.at(10, 9, 45))
+	if got := strings.Join(reminders(kept.ID), ","); got != "reminder_24h,reminder_1h" {
+		t.Fatalf("kept booking reminders = %s, want one of each", got)
+	}
+	if got := reminders(moved.ID); len(got) != 0 {
+		t.Fatalf("moved booking got reminders for its old time: %v", got)
+	}
+	var cancelledReminders int
+	f.db.Get(&cancelledReminders, `SELECT count(*) FROM outbox o JOIN bookings b ON b.id = o.booking_id WHERE b.status = 'cancelled' AND o.kind LIKE 'reminder%'`)
+	if cancelledReminders != 0 {
+		t.Fatalf("%d reminders for a cancelled booking", cancelledReminders)
+	}
+	run(f.at(11, 10, 30))
+	if got := strings.Join(reminders(moved.ID), ","); got != "reminder_1h" {
+		t.Fatalf("moved booking reminders at its new time = %s", got)
+	}
+}

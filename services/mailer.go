@@ -1,0 +1,257 @@
+package services
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net/mail"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+)
+
+const (
+	defaultMaxAttempts = 8
+	defaultBackoff     = time.Minute
+	defaultBatchSize   = 20
+	defaultMailDir     = "var/mail"
+	maxRetryDelay      = time.Hour
+)
+
+// MailTransport delivers one raw message.
+type MailTransport interface {
+	Send(ctx context.Context, from string, to []string, message []byte) error
+}
+
+// MailerConfig configures a Mailer; zero fields take defaults (no transport
+// means mail is kept as .eml files).
+type MailerConfig struct {
+	Transport   MailTransport
+	From        string // envelope sender; "Name <addr>" is reduced to addr
+	Dir         string // where .eml copies go; default var/mail
+	Now         func() time.Time
+	Logger      *slog.Logger
+	MaxAttempts int           // default 8
+	Backoff     time.Duration // first retry delay, doubled per attempt; default 1m
+	BatchSize   int           // rows claimed per transaction; default 20
+}
+
+// Mailer delivers due outbox rows.
+type Mailer struct {
+	db          *sqlx.DB
+	transport   MailTransport
+	from        string
+	dir         string
+	now         func() time.Time
+	logger      *slog.Logger
+	maxAttempts int
+	backoff     time.Duration
+	batchSize   int
+}
+
+// dueMail is an outbox row claimed for delivery.
+type dueMail struct {
+	ID       int64  `db:"id"`
+	Kind     string `db:"kind"`
+	To       string `db:"to_address"`
+	Message  []byte `db:"message"`
+	Attempts int    `db:"attempts"`
+}
+
+// NewMailer returns a Mailer over db configured by cfg.
+func NewMailer(db *sqlx.DB, cfg MailerConfig) *Mailer {
+	m := &Mailer{
+		db:          db,
+		transport:   cfg.Transport,
+		from:        bareAddress(cfg.From),
+		dir:         cfg.Dir,
+		now:         cfg.Now,
+		logger:      cfg.Logger,
+		maxAttempts: positiveOr(cfg.MaxAttempts, defaultMaxAttempts),
+		backoff:     positiveOr(cfg.Backoff, defaultBackoff),
+		batchSize:   positiveOr(cfg.BatchSize, defaultBatchSize),
+	}
+	if m.dir == "" {
+		m.dir = defaultMailDir
+	}
+	if m.now == nil {
+		m.now = time.Now
+	}
+	if m.logger == nil {
+		m.logger = slog.Default()
+	}
+	return m
+}
+
+// DeliverDue sends up to one batch of due messages and reports how many it
+// delivered (sent, or kept as files without a transport).
+func (m *Mailer) DeliverDue(ctx context.Context) (int, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	// The batch's transaction ignores cancellation: rolling it back after some
+	// messages left would send them again. Delivery itself still stops.
+	dbCtx := context.WithoutCancel(ctx)
+	delivered := 0
+	err := inTx(dbCtx, m.db, func(tx *sqlx.Tx) error {
+		due, err := claimDue(dbCtx, tx, m.now(), m.batchSize)
+		if err != nil {
+			return err
+		}
+		for _, row := range due {
+			if ctx.Err() != nil {
+				break // unsent rows stay pending and unlock at commit
+			}
+			ok, err := m.deliverOne(ctx, tx, row)
+			if err != nil {
+				return err
+			}
+			if ok {
+				delivered++
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("deliver outbox: %w", err)
+	}
+	return delivered, nil
+}
+
+// Run calls DeliverDue every interval, and again at once after a full batch,
+// until ctx ends.
+func (m *Mailer) Run(ctx context.Context, every time.Duration) {
+	ticker := time.NewTicker(every)
+	defer ticker.Stop()
+	for {
+		n, err := m.DeliverDue(ctx)
+		if err != nil && ctx.Err() == nil {
+			m.logger.Error("outbox delivery", "error", err)
+		}
+		if err == nil && n >= m.batchSize {
+			continue
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-ticker.C:
+		}
+	}
+}
+
+// claimDue locks due rows; SKIP LOCKED lets other instances take other rows,
+// and a crashed worker's locks vanish with its connection.
+func claimDue(ctx context.Context, tx *sqlx.Tx, now time.Time, limit int) ([]dueMail, error) {
+	var due []dueMail
+	err := tx.SelectContext(ctx, &due, `
+		SELECT id, kind, to_address, message, attempts
+		FROM outbox
+		WHERE status = 'pending' AND next_attempt_at <= $1
+		ORDER BY next_attempt_at, id
+		LIMIT $2
+		FOR UPDATE SKIP LOCKED`, now, limit)
+	if err != nil {
+		return nil, fmt.Errorf("claim due mail: %w", err)
+	}
+	return due, nil
+}
+
+// deliverOne sends row and records the outcome; ok reports a delivery.
+func (m *Mailer) deliverOne(ctx context.Context, tx *sqlx.Tx, row dueMail) (ok bool, err error) {
+	status, sendErr := m.send(ctx, row)
+	if sendErr != nil && ctx.Err() != nil {
+		return false, nil // shutting down is not the message's fault; it stays pending
+	}
+	dbCtx := context.WithoutCancel(ctx)
+	if sendErr != nil {
+		return false, m.recordFailure(dbCtx, tx, row, sendErr)
+	}
+	return true, m.recordDelivery(dbCtx, tx, row, status)
+}
+
+func (m *Mailer) send(ctx context.Context, row dueMail) (status string, err error) {
+	if m.transport == nil {
+		return OutboxKept, m.keep(row)
+	}
+	return OutboxSent, m.transport.Send(ctx, m.from, []string{row.To}, row.Message)
+}
+
+// keep writes row as an .eml file; rewriting it after a rolled-back batch is harmless.
+func (m *Mailer) keep(row dueMail) error {
+	if err := os.MkdirAll(m.dir, 0o750); err != nil {
+		return fmt.Errorf("create mail dir: %w", err)
+	}
+	name := filepath.Join(m.dir, fmt.Sprintf("%d-%s.eml", row.ID, fileSafe(row.Kind)))
+	if err := os.WriteFile(name, row.Message, 0o640); err != nil {
+		return fmt.Errorf("write mail file: %w", err)
+	}
+	return nil
+}
+
+func (m *Mailer) recordDelivery(ctx context.Context, tx *sqlx.Tx, row dueMail, status string) error {
+	sentAt := sql.NullTime{Time: m.now(), Valid: status == OutboxSent}
+	_, err := tx.ExecContext(ctx, `
+		UPDATE outbox SET status = $2, attempts = attempts + 1, last_error = '', sent_at = $3
+		WHERE id = $1`, row.ID, status, sentAt)
+	if err != nil {
+		return fmt.Errorf("record delivery of mail %d: %w", row.ID, err)
+	}
+	m.logger.Info("outbox mail delivered", "id", row.ID, "kind", row.Kind, "attempts", row.Attempts+1, "outcome", status)
+	return nil
+}
+
+func (m *Mailer) recordFailure(ctx context.Context, tx *sqlx.Tx, row dueMail, sendErr error) error {
+	attempts := row.Attempts + 1
+	status := OutboxPending
+	if attempts >= m.maxAttempts {
+		status = OutboxFailed
+	}
+	reason := failureText(sendErr)
+	_, err := tx.ExecContext(ctx, `
+		UPDATE outbox SET status = $2, attempts = $3, last_error = $4, next_attempt_at = $5
+		WHERE id = $1`, row.ID, status, attempts, reason, m.now().Add(m.retryDelay(attempts)))
+	if err != nil {
+		return fmt.Errorf("record failure of mail %d: %w", row.ID, err)
+	}
+	m.logger.Warn("outbox mail not delivered", "id", row.ID, "kind", row.Kind, "attempts", attempts, "outcome", status, "reason", reason)
+	return nil
+}
+
+// retryDelay doubles the backoff per attempt up to an hour, less up to a
+// tenth so that instances which failed together do not retry together.
+func (m *Mailer) retryDelay(attempts int) time.Duration {
+	d := m.backoff
+	for i := 1; i < attempts && d < maxRetryDelay; i++ {
+		d *= 2
+	}
+	d = min(d, maxRetryDelay)
+	return d - rand.N(d/10+1)
+}
+
+func bareAddress(s string) string {
+	if addr, err := mail.ParseAddress(s); err == nil {
+		return addr.Address
+	}
+	return s
+}
+
+func fileSafe(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' {
+			return r
+		}
+		return '_'
+	}, s)
+}
+
+func positiveOr[T int | time.Duration](v, fallback T) T {
+	if v <= 0 {
+		return fallback
+	}
+	return v
+}
