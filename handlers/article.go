@@ -16,8 +16,8 @@ import (
 
 type articlePage struct {
 	Page
-	Article *services.Article
-	FAQJSON template.JS
+	Article  *services.Article
+	FAQJSON  template.JS
 	Form     assessmentForm
 	LeadForm leadForm
 }

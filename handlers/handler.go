@@ -33,8 +33,8 @@ type Config struct {
 
 // Deps are the services the handlers call.
 type Deps struct {
-	Logger   *slog.Logger
-	Registry *prometheus.Registry
+	Logger      *slog.Logger
+	Registry    *prometheus.Registry
 	Health      *services.Health
 	Article     *services.Article
 	Assessments *services.Assessments
