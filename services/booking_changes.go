@@ -82,6 +82,9 @@ func (b *Bookings) Reschedule(ctx context.Context, token string, start time.Time
 	if err == errNoConsultantLeft {
 		return Booking{}, b.slotTaken(ctx, current.Team, current.Region, start, current.Timezone)
 	}
+	if err == nil {
+		b.mailQueued()
+	}
 	return moved, err
 }
 
@@ -167,6 +170,9 @@ func (b *Bookings) Cancel(ctx context.Context, token, reason string) (Booking, e
 		}
 		return b.enqueueCancelled(ctx, tx, cancelled, token)
 	})
+	if err == nil {
+		b.mailQueued()
+	}
 	return cancelled, err
 }
 

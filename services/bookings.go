@@ -67,6 +67,9 @@ type BookingsConfig struct {
 	BaseURL   string // links in emails: BaseURL + "/b/" + token
 	UIDDomain string // right-hand side of iCalendar UIDs
 	Organizer Person // the consultancy's mailbox, organizer of every event
+	// MailQueued, when set, is called after a commit that queued mail, so
+	// the mailer can send it at once.
+	MailQueued func()
 }
 
 // Bookings books, moves and cancels consultations.
@@ -82,6 +85,12 @@ type Bookings struct {
 // NewBookings returns the booking service.
 func NewBookings(db *sqlx.DB, avail *Availability, funnel *Funnel, sealer *TokenSealer, cfg BookingsConfig, now func() time.Time) *Bookings {
 	return &Bookings{db: db, avail: avail, funnel: funnel, sealer: sealer, cfg: cfg, now: now}
+}
+
+func (b *Bookings) mailQueued() {
+	if b.cfg.MailQueued != nil {
+		b.cfg.MailQueued()
+	}
 }
 
 // SlotTaken means the chosen start is no longer free; Next offers the
@@ -157,6 +166,7 @@ func (b *Bookings) Book(ctx context.Context, in NewBooking) (Booking, string, er
 		return Booking{}, "", err
 	}
 	b.funnel.Count(StageBooked)
+	b.mailQueued()
 	booking, err := getBooking(ctx, b.db, "b.id = $1", id)
 	return booking, token, err
 }

@@ -52,6 +52,16 @@ type Mailer struct {
 	maxAttempts int
 	backoff     time.Duration
 	batchSize   int
+	wake        chan struct{}
+}
+
+// Wake asks Run for a round now rather than at the next tick, so an invite
+// leaves as soon as its booking commits. It never blocks.
+func (m *Mailer) Wake() {
+	select {
+	case m.wake <- struct{}{}:
+	default:
+	}
 }
 
 // dueMail is an outbox row claimed for delivery.
@@ -75,6 +85,7 @@ func NewMailer(db *sqlx.DB, cfg MailerConfig) *Mailer {
 		maxAttempts: positiveOr(cfg.MaxAttempts, defaultMaxAttempts),
 		backoff:     positiveOr(cfg.Backoff, defaultBackoff),
 		batchSize:   positiveOr(cfg.BatchSize, defaultBatchSize),
+		wake:        make(chan struct{}, 1),
 	}
 	if m.dir == "" {
 		m.dir = defaultMailDir
@@ -140,6 +151,7 @@ func (m *Mailer) Run(ctx context.Context, every time.Duration) {
 		case <-ctx.Done():
 			return
 		case <-ticker.C:
+		case <-m.wake:
 		}
 	}
 }

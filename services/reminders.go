@@ -46,6 +46,9 @@ func (b *Bookings) QueueReminders(ctx context.Context) (int, error) {
 			}
 		}
 	}
+	if queued > 0 {
+		b.mailQueued()
+	}
 	return queued, nil
 }
 

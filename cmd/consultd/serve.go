@@ -117,11 +117,11 @@ func buildApp(cfg config, logger *slog.Logger, db *sqlx.DB) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
-	bookings, err := newBookings(cfg, db, funnel)
+	mailer, err := newMailer(cfg, db, logger)
 	if err != nil {
 		return nil, err
 	}
-	mailer, err := newMailer(cfg, db, logger)
+	bookings, err := newBookings(cfg, db, funnel, mailer.Wake)
 	if err != nil {
 		return nil, err
 	}
@@ -150,7 +150,7 @@ func buildApp(cfg config, logger *slog.Logger, db *sqlx.DB) (*app, error) {
 	return &app{handler: handler, funnel: funnel, mailer: mailer, bookings: bookings}, nil
 }
 
-func newBookings(cfg config, db *sqlx.DB, funnel *services.Funnel) (*services.Bookings, error) {
+func newBookings(cfg config, db *sqlx.DB, funnel *services.Funnel, mailQueued func()) (*services.Bookings, error) {
 	sealer, err := services.NewTokenSealer(cfg.SecretKey)
 	if err != nil {
 		return nil, err
@@ -159,9 +159,10 @@ func newBookings(cfg config, db *sqlx.DB, funnel *services.Funnel) (*services.Bo
 		Buffer: cfg.BookingBuffer, MinNotice: cfg.BookingMinNotice, HorizonDays: cfg.BookingHorizonDays,
 	}, time.Now)
 	return services.NewBookings(db, avail, funnel, sealer, services.BookingsConfig{
-		BaseURL:   cfg.BaseURL.String(),
-		UIDDomain: cfg.BaseURL.Hostname(),
-		Organizer: cfg.Organizer,
+		BaseURL:    cfg.BaseURL.String(),
+		UIDDomain:  cfg.BaseURL.Hostname(),
+		Organizer:  cfg.Organizer,
+		MailQueued: mailQueued,
 	}, time.Now), nil
 }
 
