@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"errors"
+	"slices"
 	"net/http"
 	"time"
 
@@ -90,6 +91,7 @@ func (h *Handler) renderReschedule(c *gin.Context, status int, bk services.Booki
 	if req.From != "" {
 		from, _ = time.ParseInLocation(time.DateOnly, req.From, loc)
 	}
+	slots = slices.DeleteFunc(slots, func(s services.Slot) bool { return s.Start.Equal(bk.Start) })
 	picker := newSlotPicker(c, "/b/"+c.Param("token")+"/reschedule", bk.Region, slots, loc, from)
 	picker.FormError, picker.Next = formError, slotViews(next, loc)
 	p := h.page(c, "Move your consultation", "")

@@ -23,11 +23,22 @@ func newBrowser(t *testing.T) context.Context {
 	if err != nil {
 		t.Fatal("chromium is not installed: run the suite with `make test`, which installs it")
 	}
+	// Chromium may still be writing its profile as it exits, so the profile
+	// is removed after the browser has stopped (cleanups run last-in first-out).
+	profile, err := os.MkdirTemp("", "consultd-chromium-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		for i := 0; i < 20 && os.RemoveAll(profile) != nil; i++ {
+			time.Sleep(100 * time.Millisecond)
+		}
+	})
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(path),
 		chromedp.NoSandbox,
 		chromedp.DisableGPU,
-		chromedp.UserDataDir(t.TempDir()),
+		chromedp.UserDataDir(profile),
 		chromedp.Flag("disable-background-networking", true),
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true),

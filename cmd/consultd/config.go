@@ -61,7 +61,6 @@ func loadConfig(getenv func(string) string) (config, error) {
 		SecretKey:        env("SECRET_KEY", devSecretKey),
 		AppEnv:           env("APP_ENV", "development"),
 		SMTPURL:          env("SMTP_URL", ""),
-		SMTPFrom:         env("SMTP_FROM", "Consultations <consult@localhost>"),
 		MailDir:          env("MAIL_DIR", "var/mail"),
 		StripeSecretKey:  env("STRIPE_SECRET_KEY", ""),
 		StripeWebhookKey: env("STRIPE_WEBHOOK_SECRET", ""),
@@ -121,6 +120,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 			problems = append(problems, fmt.Sprintf("SMTP_URL: use smtp://user:pass@host:587 or smtps://host:465 (got scheme %q)", schemeOf(cfg.SMTPURL)))
 		}
 	}
+	cfg.SMTPFrom = env("SMTP_FROM", fmt.Sprintf("%q <consult@localhost>", cfg.SiteName))
 	if addr, err := mail.ParseAddress(cfg.SMTPFrom); err != nil {
 		problems = append(problems, fmt.Sprintf("SMTP_FROM=%q: use an address such as \"Consultations <consult@example.com>\"", cfg.SMTPFrom))
 	} else {
