@@ -3,6 +3,7 @@ package handlers
 import (
 	"errors"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -44,11 +45,7 @@ func (h *Handler) renderBooking(c *gin.Context, status int, lead services.Lead, 
 		h.fail(c, err)
 		return
 	}
-	from := time.Now().In(loc)
-	if len(slots) > 0 && req.From != "" {
-		from, _ = time.ParseInLocation(time.DateOnly, req.From, loc)
-	}
-	picker := newSlotPicker(c, "/leads/"+lead.ID, lead.Region, slots, loc, from)
+	picker := newSlotPicker(c, "/leads/"+lead.ID, lead.Region, slots, loc, pickerStart(req.From, loc))
 	picker.FormError, picker.Next = formError, slotViews(next, loc)
 	p := h.page(c, "Book your free consultation", "")
 	p.NoIndex = true
@@ -89,15 +86,31 @@ func (h *Handler) confirmBooking(c *gin.Context) {
 	c.HTML(http.StatusOK, "confirm", confirmPage{
 		Page: p, Lead: lead, TeamLabel: teamLabel(lead.Team), Start: start.Format(time.RFC3339),
 		When: services.FormatMeetingTime(start, start.Add(services.SlotLength), loc), TZ: tz,
-		Action: withEmbed(c, "/leads/"+lead.ID+"/book"), BackURL: withEmbed(c, "/leads/"+lead.ID) + tzQuery(c, tz),
+		Action: withEmbed(c, "/leads/"+lead.ID+"/book"), BackURL: backToPicker(c, "/leads/"+lead.ID, tz, start),
 	})
 }
 
-func tzQuery(c *gin.Context, tz string) string {
-	if isEmbed(c) {
-		return "&tz=" + tz
+// backToPicker returns to the week and zone the slot was chosen in.
+func backToPicker(c *gin.Context, base, tz string, start time.Time) string {
+	loc := mustZone(tz)
+	day := start.In(loc)
+	weekStart := day
+	if from, err := time.ParseInLocation(time.DateOnly, c.Query("from"), loc); err == nil && !from.After(day) {
+		weekStart = from
 	}
-	return "?tz=" + tz
+	q := url.Values{"tz": {tz}, "from": {weekStart.Format(time.DateOnly)}}
+	if isEmbed(c) {
+		q.Set("embed", "1")
+	}
+	return base + "?" + q.Encode()
+}
+
+// pickerStart is the first day shown: the asked one, or today.
+func pickerStart(from string, loc *time.Location) time.Time {
+	if day, err := time.ParseInLocation(time.DateOnly, from, loc); err == nil {
+		return day
+	}
+	return time.Now().In(loc)
 }
 
 func mustZone(name string) *time.Location {

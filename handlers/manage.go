@@ -72,6 +72,10 @@ func (h *Handler) rescheduleBooking(c *gin.Context) {
 		h.fail(c, err)
 		return
 	}
+	if msg := h.bookings.Unchangeable(bk); msg != "" {
+		h.renderManage(c, http.StatusConflict, bk, msg)
+		return
+	}
 	h.renderReschedule(c, http.StatusOK, bk, "")
 }
 
@@ -87,10 +91,7 @@ func (h *Handler) renderReschedule(c *gin.Context, status int, bk services.Booki
 		h.fail(c, err)
 		return
 	}
-	from := time.Now().In(loc)
-	if req.From != "" {
-		from, _ = time.ParseInLocation(time.DateOnly, req.From, loc)
-	}
+	from := pickerStart(req.From, loc)
 	slots = slices.DeleteFunc(slots, func(s services.Slot) bool { return s.Start.Equal(bk.Start) })
 	picker := newSlotPicker(c, "/b/"+c.Param("token")+"/reschedule", bk.Region, slots, loc, from)
 	picker.FormError, picker.Next = formError, slotViews(next, loc)
@@ -119,19 +120,26 @@ func (h *Handler) confirmReschedule(c *gin.Context) {
 		h.fail(c, err)
 		return
 	}
+	if msg := h.bookings.Unchangeable(bk); msg != "" {
+		h.renderManage(c, http.StatusConflict, bk, msg)
+		return
+	}
 	start, err := parseStart(c.Query("start"))
 	if err != nil {
 		h.renderReschedule(c, http.StatusUnprocessableEntity, bk, "Choose one of the listed times.")
 		return
 	}
 	loc := mustZone(bk.Timezone)
+	if tz := c.Query("tz"); services.ZoneInRegion(bk.Region, tz) {
+		loc = mustZone(tz)
+	}
 	p := h.page(c, "Confirm the new time", "")
 	p.NoIndex = true
 	base := "/b/" + c.Param("token")
 	c.HTML(http.StatusOK, "reschedule_confirm", rescheduleConfirmPage{
 		Page: p, When: services.FormatMeetingTime(start, start.Add(services.SlotLength), loc),
 		Was: services.FormatMeetingTime(bk.Start, bk.End, loc), Start: start.Format(time.RFC3339),
-		Action: withEmbed(c, base+"/reschedule"), BackURL: withEmbed(c, base+"/reschedule"),
+		Action: withEmbed(c, base+"/reschedule"), BackURL: backToPicker(c, base+"/reschedule", loc.String(), start),
 	})
 }
 

@@ -50,7 +50,8 @@ CREATE TABLE outbox (
     to_address       text NOT NULL,
     subject          text NOT NULL,
     message          bytea NOT NULL,
-    status           text NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'sent', 'failed', 'kept')),
+    -- superseded: withdrawn before it left, because a later change replaced it.
+    status           text NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'sent', 'failed', 'kept', 'superseded')),
     attempts         integer NOT NULL DEFAULT 0,
     next_attempt_at  timestamptz NOT NULL DEFAULT now(),
     last_error       text NOT NULL DEFAULT '',

@@ -2,6 +2,7 @@ package services
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -35,6 +36,16 @@ func (b *Bookings) changeable(bk Booking) error {
 		return Conflict("This booking is not confirmed yet.")
 	}
 	return nil
+}
+
+// Unchangeable says why a booking can no longer be moved or cancelled, or
+// "" when it can.
+func (b *Bookings) Unchangeable(bk Booking) string {
+	var e *Error
+	if err := b.changeable(bk); errors.As(err, &e) {
+		return e.Message
+	}
+	return ""
 }
 
 // Reschedule moves the booking to start: to the same consultant when they
@@ -75,6 +86,9 @@ func (b *Bookings) Reschedule(ctx context.Context, token string, start time.Time
 			return err
 		}
 		if err := markLeadMoved(ctx, tx, locked, moved); err != nil {
+			return err
+		}
+		if err := supersedePendingMail(ctx, tx, locked.ID); err != nil {
 			return err
 		}
 		return b.enqueueMoved(ctx, tx, locked, moved, token)
@@ -168,6 +182,9 @@ func (b *Bookings) Cancel(ctx context.Context, token, reason string) (Booking, e
 		if err := leadEvent(ctx, tx, locked.LeadID, "booking_cancelled", map[string]string{"booking_id": locked.ID, "start": locked.Start.UTC().Format(time.RFC3339)}); err != nil {
 			return err
 		}
+		if err := supersedePendingMail(ctx, tx, locked.ID); err != nil {
+			return err
+		}
 		return b.enqueueCancelled(ctx, tx, cancelled, token)
 	})
 	if err == nil {
@@ -181,3 +198,14 @@ func (b *Bookings) ManageURL(token string) string { return b.cfg.BaseURL + "/b/"
 
 // ICSURL is the download link of the booking's invite.
 func (b *Bookings) ICSURL(token string) string { return b.ManageURL(token) + "/invite.ics" }
+
+// supersedePendingMail withdraws the booking's messages that have not left
+// yet (held back by an SMTP outage, say): an old invite or a reminder of the
+// old time must not arrive after the news that replaces it.
+func supersedePendingMail(ctx context.Context, tx *sqlx.Tx, bookingID string) error {
+	_, err := tx.ExecContext(ctx, `UPDATE outbox SET status = 'superseded' WHERE booking_id = $1 AND status = 'pending'`, bookingID)
+	if err != nil {
+		return fmt.Errorf("supersede pending mail: %w", err)
+	}
+	return nil
+}

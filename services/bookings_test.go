@@ -298,6 +298,12 @@ func TestRescheduleAndCancel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Nothing was delivered meanwhile: everything but the cancellation was withdrawn.
+	var pending []string
+	f.db.Select(&pending, `SELECT kind FROM outbox WHERE booking_id = $1 AND status = 'pending' ORDER BY id`, bk.ID)
+	if got := strings.Join(pending, ","); got != "cancel,consultant_cancel" {
+		t.Fatalf("pending mail after cancel = %s, want only the cancellation", got)
+	}
 	if cancelled.Status != "cancelled" || cancelled.Sequence != 3 {
 		t.Fatalf("cancelled = %s seq %d", cancelled.Status, cancelled.Sequence)
 	}
@@ -397,5 +403,34 @@ func TestRemindersGoOutExactlyOnce(t *testing.T) {
 	run(f.at(11, 10, 30))
 	if got := strings.Join(reminders(moved.ID), ","); got != "reminder_1h" {
 		t.Fatalf("moved booking reminders at its new time = %s", got)
+	}
+}
+
+func TestOneBrokenBookingDoesNotStopReminders(t *testing.T) {
+	f := newBookingFixture(t, 0)
+	f.mustConsultant(t, "ana@consult.example.com", "django", "America/Toronto", "mon-fri 09:00-17:00")
+	f.mustConsultant(t, "ben@consult.example.com", "django", "America/Toronto", "mon-fri 09:00-17:00")
+	ctx := context.Background()
+	broken, _, err := f.bookings.Book(ctx, services.NewBooking{LeadID: f.mustLead(t, "a@acme.example.com", "django").ID, Start: f.at(10, 10, 0)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	healthy, _, err := f.bookings.Book(ctx, services.NewBooking{LeadID: f.mustLead(t, "b@acme.example.com", "django").ID, Start: f.at(10, 11, 0)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// As after a SECRET_KEY change: this booking's link can no longer be opened.
+	if _, err := f.db.Exec(`UPDATE bookings SET manage_token_sealed = '\x00010203' WHERE id = $1`, broken.ID); err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Set(f.at(9, 12, 0))
+	n, err := f.bookings.QueueReminders(ctx)
+	if err == nil || !strings.Contains(err.Error(), broken.ID) {
+		t.Fatalf("error = %v, want one naming the broken booking", err)
+	}
+	var got int
+	f.db.Get(&got, `SELECT count(*) FROM outbox WHERE booking_id = $1 AND kind = 'reminder_24h'`, healthy.ID)
+	if n != 1 || got != 1 {
+		t.Fatalf("queued %d, healthy booking has %d reminders; want 1 and 1", n, got)
 	}
 }

@@ -2,6 +2,7 @@ package services
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -20,26 +21,28 @@ var reminderKinds = []struct {
 // start) is recorded in booking_reminders in the same transaction, so a
 // reminder goes out exactly once even with several instances; cancelled
 // bookings are skipped, and a moved booking is reminded of its new time only.
-// A booking made after a reminder's moment does not get that reminder.
+// A booking made after a reminder's moment does not get that reminder. One
+// booking that fails does not hold back the others.
 func (b *Bookings) QueueReminders(ctx context.Context) (int, error) {
 	now := b.now()
 	queued := 0
+	var errs []error
 	for _, r := range reminderKinds {
 		var ids []string
 		err := b.db.SelectContext(ctx, &ids, `
 			SELECT id FROM bookings
-			WHERE status = 'confirmed' AND starts_at > $1::timestamptz + make_interval(secs => $4)
-			  AND starts_at <= $1::timestamptz + make_interval(secs => $2)
-			  AND updated_at < starts_at - make_interval(secs => $2)
-			  AND NOT EXISTS (SELECT 1 FROM booking_reminders r WHERE r.booking_id = bookings.id AND r.kind = $3 AND r.starts_at = bookings.starts_at)
-			ORDER BY starts_at`, now, r.before.Seconds(), r.kind, r.until.Seconds())
+			WHERE `+reminderDue+`
+			  AND NOT EXISTS (SELECT 1 FROM booking_reminders r WHERE r.booking_id = bookings.id AND r.kind = $4 AND r.starts_at = bookings.starts_at)
+			ORDER BY starts_at`, now, r.before.Seconds(), r.until.Seconds(), r.kind)
 		if err != nil {
-			return queued, fmt.Errorf("due %s reminders: %w", r.kind, err)
+			errs = append(errs, fmt.Errorf("due %s reminders: %w", r.kind, err))
+			continue
 		}
 		for _, id := range ids {
-			sent, err := b.queueReminder(ctx, id, r.kind, now)
+			sent, err := b.queueReminder(ctx, id, r.kind, r.before, r.until, now)
 			if err != nil {
-				return queued, err
+				errs = append(errs, fmt.Errorf("reminder %s for booking %s: %w", r.kind, id, err))
+				continue
 			}
 			if sent {
 				queued++
@@ -49,21 +52,42 @@ func (b *Bookings) QueueReminders(ctx context.Context) (int, error) {
 	if queued > 0 {
 		b.mailQueued()
 	}
-	return queued, nil
+	return queued, errors.Join(errs...)
 }
 
-func (b *Bookings) queueReminder(ctx context.Context, bookingID, kind string, now time.Time) (bool, error) {
+// reminderDue selects confirmed bookings whose reminder of a kind is due at
+// $1: the start lies between $3 and $2 seconds ahead, and the booking was
+// made or last moved before the reminder's moment.
+const reminderDue = `status = 'confirmed'
+			  AND starts_at > $1::timestamptz + make_interval(secs => $3)
+			  AND starts_at <= $1::timestamptz + make_interval(secs => $2)
+			  AND updated_at < starts_at - make_interval(secs => $2)`
+
+// queueReminder locks the booking, so a concurrent cancel or move either
+// happens before (and the booking no longer qualifies) or waits until the
+// reminder is recorded (and then supersedes it).
+func (b *Bookings) queueReminder(ctx context.Context, bookingID, kind string, before, until time.Duration, now time.Time) (bool, error) {
 	sent := false
 	err := inTx(ctx, b.db, func(tx *sqlx.Tx) error {
+		var due bool
+		err := tx.GetContext(ctx, &due, `
+			SELECT `+reminderDue+` FROM bookings WHERE id = $4 FOR UPDATE`,
+			now, before.Seconds(), until.Seconds(), bookingID)
+		if err != nil {
+			return fmt.Errorf("lock booking: %w", err)
+		}
+		if !due {
+			return nil
+		}
 		res, err := tx.ExecContext(ctx, `
 			INSERT INTO booking_reminders (booking_id, kind, starts_at)
-			SELECT id, $2, starts_at FROM bookings WHERE id = $1 AND status = 'confirmed' AND starts_at > $3
-			ON CONFLICT DO NOTHING`, bookingID, kind, now)
+			SELECT id, $2, starts_at FROM bookings WHERE id = $1
+			ON CONFLICT DO NOTHING`, bookingID, kind)
 		if err != nil {
 			return fmt.Errorf("record reminder: %w", err)
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
-			return nil // another instance sent it, or the booking changed meanwhile
+			return nil // another instance sent it
 		}
 		bk, err := getBooking(ctx, tx, "b.id = $1", bookingID)
 		if err != nil {

@@ -61,10 +61,11 @@ func resolveWall(day time.Time, minute int, loc *time.Location, preferLater bool
 	}
 	switch len(found) {
 	case 0:
-		// In a gap: the first real moment after it.
+		// In a gap: read with the offset before the jump, the wall time lands
+		// just after it; the jump itself is where that zone period starts.
 		_, offset := wall.Add(-12 * time.Hour).In(loc).Zone()
-		_, end := wall.Add(-time.Duration(offset) * time.Second).In(loc).ZoneBounds()
-		return end
+		start, _ := wall.Add(-time.Duration(offset) * time.Second).In(loc).ZoneBounds()
+		return start
 	case 1:
 		return found[0]
 	}

@@ -95,12 +95,77 @@ func TestSlotsMatchRealTimeEveryZoneEveryDay(t *testing.T) {
 	}
 }
 
+// minuteOracle counts grid half hours on local date day all of whose
+// minutes show a wall time in [startMin, endMin) on that date, walking real
+// minutes: an independent reading of "working hours" for boundaries that
+// fall in a spring-forward gap.
+func minuteOracle(loc *time.Location, day time.Time, startMin, endMin int) int {
+	working := func(t time.Time) bool {
+		l := t.In(loc)
+		m := l.Hour()*60 + l.Minute()
+		return l.Format(time.DateOnly) == day.Format(time.DateOnly) && m >= startMin && m < endMin
+	}
+	n := 0
+	for t := day.Add(-36 * time.Hour); t.Before(day.Add(48 * time.Hour)); t = t.Add(30 * time.Minute) {
+		if m := t.In(loc).Minute(); m != 0 && m != 30 {
+			continue
+		}
+		ok := true
+		for i := 0; i < 30 && ok; i++ {
+			ok = working(t.Add(time.Duration(i) * time.Minute))
+		}
+		if ok {
+			n++
+		}
+	}
+	return n
+}
+
+// Shifts that start or end inside the spring-forward gap, on every such day
+// of 2026-2028 in every zone, agree with the minute-by-minute oracle.
+func TestSlotsWithBoundariesInTheGap(t *testing.T) {
+	ranges := [][2]int{{0, 150}, {120, 360}, {90, 210}, {150, 180}}
+	for _, loc := range allZones(t) {
+		var changeDays []time.Time
+		for d := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC); d.Year() < 2029; d = d.AddDate(0, 0, 1) {
+			// Spring-forward days, and the day after; on fall-back nights a
+			// shift is continuous through the repeated hour, which this
+			// minute-by-minute reading does not model.
+			if oracleCount(loc, d) < 12 {
+				changeDays = append(changeDays, d, d.AddDate(0, 0, 1))
+			}
+		}
+		for _, d := range changeDays {
+			from := time.Date(d.Year(), d.Month(), d.Day(), 0, 0, 0, 0, loc)
+			for _, r := range ranges {
+				s := schedule{Loc: loc, Hours: everyDay(r[0], r[1])}
+				got := len(s.slotStarts(from, from.AddDate(0, 0, 1), 0))
+				if want := minuteOracle(loc, d, r[0], r[1]); got != want {
+					t.Fatalf("%s %s hours %s-%s: %d slots, want %d", loc, d.Format(time.DateOnly), clock(r[0]), clock(r[1]), got, want)
+				}
+			}
+		}
+	}
+}
+
 func localTimes(slots []time.Time, loc *time.Location) []string {
 	var out []string
 	for _, s := range slots {
 		out = append(out, s.In(loc).Format("15:04-07:00"))
 	}
 	return out
+}
+
+// A shift through the repeated hour of a fall-back night is continuous: it
+// starts at the first 01:30 and ends when the clock reads 03:30.
+func TestShiftThroughRepeatedHour(t *testing.T) {
+	loc, _ := time.LoadLocation("America/St_Johns")
+	d := time.Date(2026, 11, 1, 0, 0, 0, 0, loc)
+	s := schedule{Loc: loc, Hours: everyDay(90, 210)}
+	got := fmt.Sprint(localTimes(s.slotStarts(d, d.AddDate(0, 0, 1), 0), loc))
+	if want := "[01:30-02:30 01:00-03:30 01:30-03:30 02:00-03:30 02:30-03:30 03:00-03:30]"; got != want {
+		t.Fatalf("got %s, want %s", got, want)
+	}
 }
 
 func TestSlotsOnDSTDays(t *testing.T) {

@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"consultd/internal/pgtest"
 	"consultd/services"
@@ -87,6 +88,9 @@ func TestNoJavaScriptBookingJourney(t *testing.T) {
 	if resp.StatusCode != http.StatusConflict || !strings.Contains(page, "was cancelled") {
 		t.Fatalf("second cancel = %d", resp.StatusCode)
 	}
+	if resp, page := get(t, app.URL+manage+"/reschedule", nil); resp.StatusCode != http.StatusConflict || !strings.Contains(page, "was cancelled") {
+		t.Fatalf("reschedule page of a cancelled booking = %d", resp.StatusCode)
+	}
 	var kinds []string
 	db.Select(&kinds, `SELECT kind FROM outbox ORDER BY id`)
 	if got := strings.Join(kinds, ","); got != "invite,consultant_notice,invite,consultant_notice,cancel,consultant_cancel" &&
@@ -136,4 +140,38 @@ func TestBookingAPIValidation(t *testing.T) {
 	if resp, _ := postJSON(t, app.URL+"/api/v1/bookings", map[string]any{"lead_id": "nope", "start": "2026-01-05T10:00:00-05:00"}); resp.StatusCode != http.StatusNotFound {
 		t.Errorf("booking for an unknown lead = %d", resp.StatusCode)
 	}
+}
+
+// Paging forward past a week without any free time must keep moving.
+func TestLaterLinkMovesPastEmptyWeeks(t *testing.T) {
+	db, dbURL := pgtest.NewDBWithURL(t)
+	consultants := services.NewConsultants(db)
+	services.SeedDemo(context.Background(), consultants)
+	app := startApp(t, map[string]string{"DATABASE_URL": dbURL})
+	leadID, _ := newLeadVia(t, app, firstAnswers(t, app), "pat@acme.example.com")
+	list, _ := consultants.List(context.Background())
+	from := time.Now().AddDate(0, 0, 14)
+	for _, c := range list {
+		if _, err := consultants.AddTimeOff(context.Background(), c.ID, from.AddDate(0, 0, -1), from.AddDate(0, 0, 9), "retreat"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	day := from.In(mustLoad(t, "America/Toronto")).Format(time.DateOnly)
+	resp, page := get(t, app.URL+"/leads/"+leadID+"?tz=America/Toronto&from="+day, nil)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(page, "No free times in these days") {
+		t.Fatalf("empty week = %d", resp.StatusCode)
+	}
+	next := from.In(mustLoad(t, "America/Toronto")).AddDate(0, 0, 7).Format(time.DateOnly)
+	if !strings.Contains(page, "from="+next) {
+		t.Fatalf("the Later link does not move to %s", next)
+	}
+}
+
+func mustLoad(t *testing.T, zone string) *time.Location {
+	t.Helper()
+	loc, err := time.LoadLocation(zone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return loc
 }

@@ -11,8 +11,15 @@
   var done = root.querySelector('.booking-done');
   var panel = null;
 
+  // A mouse or touch choice applies at once; keyboard users step through
+  // the list freely and press Show, since arrow keys fire change too.
   var zone = root.querySelector('select[data-autosubmit]');
-  if (zone) zone.addEventListener('change', function () { zone.form.submit(); });
+  var pointer = false;
+  if (zone) {
+    zone.addEventListener('pointerdown', function () { pointer = true; });
+    zone.addEventListener('keydown', function () { pointer = false; });
+    zone.addEventListener('change', function () { if (pointer) zone.form.submit(); });
+  }
 
   function el(tag, attrs, text) {
     var node = document.createElement(tag);
@@ -24,13 +31,24 @@
   function showError(message) {
     errorBox.textContent = message;
     errorBox.hidden = false;
+    errorBox.setAttribute('tabindex', '-1');
+    errorBox.focus({ preventScroll: true });
     errorBox.scrollIntoView({ behavior: 'smooth', block: 'center' });
   }
 
-  function closePanel() {
+  function closePanel(returnTo) {
     if (panel) panel.remove();
     panel = null;
     root.querySelectorAll('.slot[aria-pressed=true]').forEach(function (b) { b.setAttribute('aria-pressed', 'false'); });
+    if (returnTo) returnTo.focus();
+  }
+
+  function messageOf(data) {
+    if (data.errors) {
+      var first = data.errors.start || data.errors.timezone || Object.keys(data.errors).map(function (k) { return data.errors[k]; })[0];
+      if (first) return first;
+    }
+    return data.message || 'Something went wrong. Please try again.';
   }
 
   function request(start) {
@@ -96,7 +114,8 @@
     panel.append(actions);
     root.querySelector('.slot-picker').append(panel);
     ok.focus();
-    back.addEventListener('click', closePanel);
+    back.addEventListener('click', function () { closePanel(button); });
+    panel.addEventListener('keydown', function (e) { if (e.key === 'Escape') closePanel(button); });
     ok.addEventListener('click', function () {
       ok.disabled = true;
       request(start).then(function (res) {
@@ -108,7 +127,7 @@
           showNext(res.data.next);
           return;
         }
-        showError(res.data.message || 'Something went wrong. Please try again.');
+        showError(messageOf(res.data));
       }).catch(function () { closePanel(); showError('We could not reach the server. Please check your connection and try again.'); });
     });
   }
