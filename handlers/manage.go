@@ -2,8 +2,8 @@ package handlers
 
 import (
 	"errors"
-	"slices"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -30,13 +30,23 @@ func privateLink(c *gin.Context) {
 	c.Header("Referrer-Policy", "no-referrer")
 }
 
-// manageBooking shows a booking to whoever holds its link.
-func (h *Handler) manageBooking(c *gin.Context) {
+// linkedBooking reads the booking a manage link points to, after setting
+// the headers every manage page needs; on failure it has answered.
+func (h *Handler) linkedBooking(c *gin.Context) (services.Booking, bool) {
 	privateLink(c)
 	h.allowFramingIfEmbed(c)
 	bk, err := h.bookings.ByToken(c.Request.Context(), c.Param("token"))
 	if err != nil {
 		h.fail(c, err)
+		return services.Booking{}, false
+	}
+	return bk, true
+}
+
+// manageBooking shows a booking to whoever holds its link.
+func (h *Handler) manageBooking(c *gin.Context) {
+	bk, ok := h.linkedBooking(c)
+	if !ok {
 		return
 	}
 	h.renderManage(c, http.StatusOK, bk, "")
@@ -65,11 +75,8 @@ type reschedulePage struct {
 
 // rescheduleBooking shows open slots for moving a booking.
 func (h *Handler) rescheduleBooking(c *gin.Context) {
-	privateLink(c)
-	h.allowFramingIfEmbed(c)
-	bk, err := h.bookings.ByToken(c.Request.Context(), c.Param("token"))
-	if err != nil {
-		h.fail(c, err)
+	bk, ok := h.linkedBooking(c)
+	if !ok {
 		return
 	}
 	if msg := h.bookings.Unchangeable(bk); msg != "" {
@@ -113,11 +120,8 @@ type rescheduleConfirmPage struct {
 }
 
 func (h *Handler) confirmReschedule(c *gin.Context) {
-	privateLink(c)
-	h.allowFramingIfEmbed(c)
-	bk, err := h.bookings.ByToken(c.Request.Context(), c.Param("token"))
-	if err != nil {
-		h.fail(c, err)
+	bk, ok := h.linkedBooking(c)
+	if !ok {
 		return
 	}
 	if msg := h.bookings.Unchangeable(bk); msg != "" {
@@ -144,15 +148,11 @@ func (h *Handler) confirmReschedule(c *gin.Context) {
 }
 
 func (h *Handler) submitReschedule(c *gin.Context) {
-	privateLink(c)
-	h.allowFramingIfEmbed(c)
-	ctx := c.Request.Context()
-	token := c.Param("token")
-	bk, err := h.bookings.ByToken(ctx, token)
-	if err != nil {
-		h.fail(c, err)
+	bk, ok := h.linkedBooking(c)
+	if !ok {
 		return
 	}
+	ctx, token := c.Request.Context(), c.Param("token")
 	if !h.limits.bookings.allow(c) {
 		h.renderReschedule(c, http.StatusTooManyRequests, bk, rateLimitMessage)
 		return

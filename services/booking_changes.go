@@ -72,11 +72,8 @@ func (b *Bookings) Reschedule(ctx context.Context, token string, start time.Time
 	}
 	var moved Booking
 	err = inTx(ctx, b.db, func(tx *sqlx.Tx) error {
-		locked, err := getBooking(ctx, tx, "b.id = $1 FOR UPDATE OF b", current.ID)
+		locked, err := b.lockChangeable(ctx, tx, current.ID)
 		if err != nil {
-			return err
-		}
-		if err := b.changeable(locked); err != nil {
 			return err
 		}
 		if err := moveToFirstFree(ctx, tx, locked.ID, free, start, b.avail.rules.Buffer, b.now()); err != nil {
@@ -100,6 +97,16 @@ func (b *Bookings) Reschedule(ctx context.Context, token string, start time.Time
 		b.mailQueued()
 	}
 	return moved, err
+}
+
+// lockChangeable locks the booking row and checks, under the lock, that it
+// may still change: a concurrent cancel has either committed or waits.
+func (b *Bookings) lockChangeable(ctx context.Context, tx *sqlx.Tx, id string) (Booking, error) {
+	locked, err := getBooking(ctx, tx, "b.id = $1 FOR UPDATE OF b", id)
+	if err != nil {
+		return Booking{}, err
+	}
+	return locked, b.changeable(locked)
 }
 
 func preferFirst(ids []string, first string) []string {
@@ -158,11 +165,8 @@ func (b *Bookings) Cancel(ctx context.Context, token, reason string) (Booking, e
 	}
 	var cancelled Booking
 	err = inTx(ctx, b.db, func(tx *sqlx.Tx) error {
-		locked, err := getBooking(ctx, tx, "b.id = $1 FOR UPDATE OF b", current.ID)
+		locked, err := b.lockChangeable(ctx, tx, current.ID)
 		if err != nil {
-			return err
-		}
-		if err := b.changeable(locked); err != nil {
 			return err
 		}
 		_, err = tx.ExecContext(ctx, `
