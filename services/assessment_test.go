@@ -10,7 +10,7 @@ import (
 	"consultd/services"
 )
 
-func loadDefinition(t *testing.T) *services.AssessmentDefinition {
+func loadDefinition(t testing.TB) *services.AssessmentDefinition {
 	t.Helper()
 	data, err := os.ReadFile("../content/assessment.json")
 	if err != nil {

@@ -20,7 +20,7 @@ type leadFixture struct {
 	def         *services.AssessmentDefinition
 }
 
-func newLeadFixture(t *testing.T) leadFixture {
+func newLeadFixture(t testing.TB) leadFixture {
 	t.Helper()
 	db := pgtest.NewDB(t)
 	def := loadDefinition(t)
@@ -28,7 +28,7 @@ func newLeadFixture(t *testing.T) leadFixture {
 	return leadFixture{db: db, funnel: funnel, def: def, assessments: services.NewAssessments(db, def, funnel), leads: services.NewLeads(db, funnel)}
 }
 
-func (f leadFixture) mustAssessment(t *testing.T, utm map[string]string) services.Assessment {
+func (f leadFixture) mustAssessment(t testing.TB, utm map[string]string) services.Assessment {
 	t.Helper()
 	a, err := f.assessments.Submit(context.Background(), services.NewAssessment{
 		Answers:     allAnswers(f.def, func(q services.Question) string { return q.Options[0].ID }),

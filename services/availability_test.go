@@ -1,0 +1,66 @@
+package services_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"consultd/services"
+)
+
+func TestExternalBusyBlocksHideSlots(t *testing.T) {
+	f := newBookingFixture(t, 10*time.Minute)
+	c := f.mustConsultant(t, "ana@consult.example.com", "django", "America/Toronto", "tue 09:00-12:00")
+	if _, err := f.db.Exec(`INSERT INTO consultant_busy (consultant_id, period) VALUES ($1, tstzrange($2, $3))`, c.ID, f.at(8, 10, 0), f.at(8, 10, 30)); err != nil {
+		t.Fatal(err)
+	}
+	slots, _, err := f.bookings.OpenSlots(context.Background(), services.SlotRequest{Team: "django", Region: "canada", Timezone: "America/Toronto", From: "2026-12-08", Days: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, s := range slots {
+		got = append(got, s.Start.Format("15:04"))
+	}
+	// The 10-minute buffer keeps 09:30 (it would end right at the block)
+	// and 10:30 (inside the buffer after the block) free.
+	if want := "[09:00 11:00 11:30]"; fmt.Sprint(got) != want {
+		t.Fatalf("slots around a busy block = %v, want %s", got, want)
+	}
+}
+
+// BenchmarkSlots measures a week of slots for one team with and without a
+// long booking history: the work should follow consultants × days only.
+func BenchmarkSlots(b *testing.B) {
+	for _, history := range []int{0, 20000} {
+		b.Run(fmt.Sprintf("history=%d", history), func(b *testing.B) {
+			f := newBookingFixture(b, 0)
+			for i := 0; i < 6; i++ {
+				f.mustConsultant(b, fmt.Sprintf("c%d@consult.example.com", i), "django", "America/Toronto", "mon-fri 09:00-17:00")
+			}
+			lead := f.mustLead(b, "pat@acme.example.com", "django")
+			// Old bookings, one per half hour going back in time, spread over the consultants.
+			_, err := f.db.Exec(`
+				INSERT INTO bookings (lead_id, consultant_id, status, starts_at, ends_at, blocked, timezone, uid, manage_token_hash, manage_token_sealed)
+				SELECT $1, c.id, 'confirmed', s, s + interval '30 minutes', tstzrange(s, s + interval '30 minutes'), 'America/Toronto',
+				       gen_random_uuid()::text, sha256(gen_random_uuid()::text::bytea), '\x00'
+				FROM generate_series(1, $2) AS g(n)
+				CROSS JOIN LATERAL (SELECT $3::timestamptz - g.n * interval '30 minutes' AS s) t
+				JOIN LATERAL (SELECT id FROM consultants ORDER BY email OFFSET (g.n % 6) LIMIT 1) c ON true`,
+				lead.ID, history, fixtureNow.Add(-24*time.Hour))
+			if err != nil {
+				b.Fatal(err)
+			}
+			f.db.Exec(`ANALYZE bookings`)
+			req := services.SlotRequest{LeadID: lead.ID, From: "2026-12-08", Days: 7}
+			b.ResetTimer()
+			for b.Loop() {
+				slots, _, err := f.bookings.OpenSlots(context.Background(), req)
+				if err != nil || len(slots) == 0 {
+					b.Fatalf("slots: %d, %v", len(slots), err)
+				}
+			}
+		})
+	}
+}
