@@ -57,7 +57,7 @@ func ErrorCode(err error) string {
 }
 
 // pgErrorCodes maps PostgreSQL SQLSTATEs to service codes.
-var pgErrorCodes = map[pq.ErrorCode]string{
+var pgErrorCodes = map[string]string{
 	"23505": CodeConflict, // unique_violation
 	"23P01": CodeConflict, // exclusion_violation
 	"23503": CodeInvalid,  // foreign_key_violation
@@ -69,7 +69,7 @@ var pgErrorCodes = map[pq.ErrorCode]string{
 func translatePQ(err error, msg, context string) error {
 	var pqErr *pq.Error
 	if errors.As(err, &pqErr) {
-		if code, ok := pgErrorCodes[pqErr.Code]; ok {
+		if code, ok := pgErrorCodes[string(pqErr.Code)]; ok {
 			return &Error{Code: code, Message: msg}
 		}
 	}
