@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -184,5 +185,6 @@ func describe(err error) error {
 	for field, msg := range e.Fields {
 		parts = append(parts, "--"+strings.ReplaceAll(field, "_", "-")+": "+msg)
 	}
-	return fmt.Errorf("%s\n  %s", e.Message, strings.Join(parts, "\n  "))
+	slices.Sort(parts)
+	return fmt.Errorf("invalid input:\n  %s", strings.Join(parts, "\n  "))
 }
