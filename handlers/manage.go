@@ -43,6 +43,20 @@ func (h *Handler) linkedBooking(c *gin.Context) (services.Booking, bool) {
 	return bk, true
 }
 
+// changeableLinkedBooking is linkedBooking for pages that move a booking:
+// a cancelled or started one gets its manage page with the reason instead.
+func (h *Handler) changeableLinkedBooking(c *gin.Context) (services.Booking, bool) {
+	bk, ok := h.linkedBooking(c)
+	if !ok {
+		return bk, false
+	}
+	if msg := h.bookings.Unchangeable(bk); msg != "" {
+		h.renderManage(c, http.StatusConflict, bk, msg)
+		return bk, false
+	}
+	return bk, true
+}
+
 // manageBooking shows a booking to whoever holds its link.
 func (h *Handler) manageBooking(c *gin.Context) {
 	bk, ok := h.linkedBooking(c)
@@ -75,12 +89,8 @@ type reschedulePage struct {
 
 // rescheduleBooking shows open slots for moving a booking.
 func (h *Handler) rescheduleBooking(c *gin.Context) {
-	bk, ok := h.linkedBooking(c)
+	bk, ok := h.changeableLinkedBooking(c)
 	if !ok {
-		return
-	}
-	if msg := h.bookings.Unchangeable(bk); msg != "" {
-		h.renderManage(c, http.StatusConflict, bk, msg)
 		return
 	}
 	h.renderReschedule(c, http.StatusOK, bk, "")
@@ -120,12 +130,8 @@ type rescheduleConfirmPage struct {
 }
 
 func (h *Handler) confirmReschedule(c *gin.Context) {
-	bk, ok := h.linkedBooking(c)
+	bk, ok := h.changeableLinkedBooking(c)
 	if !ok {
-		return
-	}
-	if msg := h.bookings.Unchangeable(bk); msg != "" {
-		h.renderManage(c, http.StatusConflict, bk, msg)
 		return
 	}
 	start, err := parseStart(c.Query("start"))
