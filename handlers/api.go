@@ -119,6 +119,10 @@ func (h *Handler) apiSubmitAssessment(c *gin.Context) {
 // apiAssessmentStarted is the page script's signal that a visitor answered
 // the first question.
 func (h *Handler) apiAssessmentStarted(c *gin.Context) {
+	if !h.limits.assessments.allow(c) {
+		h.tooManyRequests(c)
+		return
+	}
 	h.assessments.CountStarted()
 	c.Status(http.StatusNoContent)
 }

@@ -47,7 +47,9 @@ func (h *Handler) renderWithETag(c *gin.Context, name string, data any) {
 	sum := sha256.Sum256(buf.Bytes())
 	etag := `W/"` + hex.EncodeToString(sum[:12]) + `"`
 	c.Header("ETag", etag)
-	c.Header("Cache-Control", "public, max-age=0, must-revalidate")
+	// private: the page carries the visitor's own attribution (referrer,
+	// UTM) in hidden fields, which a shared cache must not hand to others.
+	c.Header("Cache-Control", "private, max-age=0, must-revalidate")
 	if inm := c.GetHeader("If-None-Match"); inm != "" && strings.Contains(inm, etag) {
 		c.Status(http.StatusNotModified)
 		return

@@ -61,10 +61,6 @@ func (h *Handler) embedAssessment(c *gin.Context) {
 // redirect to the result, or the same form again with the choices kept.
 func (h *Handler) submitAssessment(c *gin.Context) {
 	h.allowFramingIfEmbed(c)
-	if err := c.Request.ParseForm(); err != nil {
-		h.fail(c, err)
-		return
-	}
 	answers := answersFromForm(c.Request.PostForm, h.assessments.Definition())
 	attr := services.Attribution{UTM: map[string]string{}, Referrer: c.PostForm("referrer")}
 	for _, k := range services.UTMKeys() {
@@ -75,9 +71,6 @@ func (h *Handler) submitAssessment(c *gin.Context) {
 		form.Selected, form.FormError = selectedFrom(answers), rateLimitMessage
 		h.renderAssessmentForm(c, http.StatusTooManyRequests, form)
 		return
-	}
-	if c.PostForm("js_started") != "1" {
-		h.assessments.CountStarted()
 	}
 	a, err := h.assessments.Submit(c.Request.Context(), services.NewAssessment{Answers: answers, Attribution: attr})
 	if services.ErrorCode(err) == services.CodeInvalid {
@@ -90,6 +83,11 @@ func (h *Handler) submitAssessment(c *gin.Context) {
 	if err != nil {
 		h.fail(c, err)
 		return
+	}
+	// Without JavaScript the start is only known once, at the first
+	// complete submission; the page script reports it on the first answer.
+	if c.PostForm("js_started") != "1" {
+		h.assessments.CountStarted()
 	}
 	c.Redirect(http.StatusSeeOther, withEmbed(c, "/assessment/"+a.ID))
 }

@@ -3,6 +3,7 @@
 package handlers
 
 import (
+	"crypto/subtle"
 	"fmt"
 	"html/template"
 	"log/slog"
@@ -29,6 +30,7 @@ type Config struct {
 	MaxBodyBytes   int64
 	Version        string
 	RateLimits     RateLimits
+	MetricsToken   string // when set, /metrics wants "Authorization: Bearer <token>"
 }
 
 // Deps are the services the handlers call.
@@ -104,6 +106,7 @@ func New(cfg Config, deps Deps) (http.Handler, error) {
 		hostAllowlist(cfg.AllowedHosts),
 		securityHeaders(cfg.BaseURL.Scheme == "https"),
 		bodyLimit(cfg.MaxBodyBytes),
+		formBody(),
 	)
 	h.routes(engine)
 
@@ -113,11 +116,20 @@ func New(cfg Config, deps Deps) (http.Handler, error) {
 	if err != nil {
 		return nil, fmt.Errorf("gzip: %w", err)
 	}
-	return compress(cop.Handler(engine)), nil
+	return compress(headAsGet(cop.Handler(engine))), nil
 }
 
 func (h *Handler) metricsHandler() gin.HandlerFunc {
-	return gin.WrapH(promhttp.HandlerFor(h.reg, promhttp.HandlerOpts{Registry: h.reg}))
+	metrics := promhttp.HandlerFor(h.reg, promhttp.HandlerOpts{Registry: h.reg})
+	want := []byte("Bearer " + h.cfg.MetricsToken)
+	return func(c *gin.Context) {
+		if h.cfg.MetricsToken != "" && subtle.ConstantTimeCompare([]byte(c.GetHeader("Authorization")), want) != 1 {
+			c.Header("WWW-Authenticate", `Bearer realm="metrics"`)
+			c.String(http.StatusUnauthorized, "Unauthorized: /metrics needs the METRICS_TOKEN bearer token.\n")
+			return
+		}
+		metrics.ServeHTTP(c.Writer, c.Request)
+	}
 }
 
 func crossOriginDenied(w http.ResponseWriter, _ *http.Request) {

@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/hex"
+	"errors"
 	"log/slog"
 	"net"
 	"net/http"
@@ -90,8 +91,9 @@ func (m *httpMetrics) middleware() gin.HandlerFunc {
 		start := time.Now()
 		c.Next()
 		route := routeLabel(c)
-		m.requests.WithLabelValues(c.Request.Method, route, strconv.Itoa(c.Writer.Status())).Inc()
-		m.duration.WithLabelValues(c.Request.Method, route).Observe(time.Since(start).Seconds())
+		method := methodLabel(c.Request.Method)
+		m.requests.WithLabelValues(method, route, strconv.Itoa(c.Writer.Status())).Inc()
+		m.duration.WithLabelValues(method, route).Observe(time.Since(start).Seconds())
 	}
 }
 
@@ -171,6 +173,55 @@ func bodyLimit(n int64) gin.HandlerFunc {
 		}
 		c.Next()
 	}
+}
+
+// formBody reads form posts before any handler, so a malformed body is a
+// 400 and an oversized one a 413, instead of fields silently read as empty.
+func formBody() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if c.Request.Method != http.MethodPost || c.ContentType() != "application/x-www-form-urlencoded" {
+			c.Next()
+			return
+		}
+		if err := c.Request.ParseForm(); err != nil {
+			status, msg := http.StatusBadRequest, "Bad Request: the form could not be read. Please go back and try again.\n"
+			var tooBig *http.MaxBytesError
+			if errors.As(err, &tooBig) {
+				status, msg = http.StatusRequestEntityTooLarge, "Request Entity Too Large: the form is larger than we accept.\n"
+			}
+			c.Header("Content-Type", "text/plain; charset=utf-8")
+			c.String(status, msg)
+			c.Abort()
+			return
+		}
+		c.Next()
+	}
+}
+
+// knownMethods bounds the method label of the request metrics; anything
+// else is "other", so made-up methods cannot grow the series without end.
+var knownMethods = map[string]bool{
+	http.MethodGet: true, http.MethodHead: true, http.MethodPost: true, http.MethodPut: true,
+	http.MethodPatch: true, http.MethodDelete: true, http.MethodOptions: true,
+}
+
+func methodLabel(m string) string {
+	if knownMethods[m] {
+		return m
+	}
+	return "other"
+}
+
+// headAsGet answers HEAD like GET; net/http drops the body because the
+// original request, which the response writer keeps, is still a HEAD.
+func headAsGet(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodHead {
+			r = r.Clone(r.Context())
+			r.Method = http.MethodGet
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 func randomHex(n int) string {

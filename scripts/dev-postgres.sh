@@ -30,15 +30,24 @@ if ! command -v pg_ctlcluster >/dev/null 2>&1 || ! ls /usr/lib/postgresql/*/bin/
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql postgresql-contrib >&2
 fi
 
-version=$(ls /usr/lib/postgresql | sort -V | tail -n1)
-bindir=/usr/lib/postgresql/${version}/bin
-
-cluster_line=$(pg_lsclusters --no-header 2>/dev/null | awk -v v="$version" '$1==v {print; exit}')
+# Prefer a running cluster, then any cluster whose server is installed; only
+# without either create one, for the newest installed server. (A client-only
+# package also makes a /usr/lib/postgresql/<version> folder, without a server.)
+has_server() { [[ -x "/usr/lib/postgresql/$1/bin/postgres" ]]; }
+cluster_line=$(pg_lsclusters --no-header 2>/dev/null | awk '$4 ~ /^online/ {print; exit}')
 if [[ -z "$cluster_line" ]]; then
+  while read -r line; do
+    if [[ -n "$line" ]] && has_server "$(awk '{print $1}' <<<"$line")"; then cluster_line=$line; break; fi
+  done < <(pg_lsclusters --no-header 2>/dev/null)
+fi
+if [[ -z "$cluster_line" ]]; then
+  version=$(for v in $(ls /usr/lib/postgresql); do has_server "$v" && echo "$v"; done | sort -V | tail -n1)
   log "creating cluster ${version}/main"
   as_root pg_createcluster "$version" main >&2
-  cluster_line=$(pg_lsclusters --no-header | awk -v v="$version" '$1==v {print; exit}')
+  cluster_line=$(pg_lsclusters --no-header | awk -v v="$version" '$1==v && $2=="main" {print; exit}')
 fi
+version=$(awk '{print $1}' <<<"$cluster_line")
+bindir=/usr/lib/postgresql/${version}/bin
 cluster=$(awk '{print $2}' <<<"$cluster_line")
 port=$(awk '{print $3}' <<<"$cluster_line")
 status=$(awk '{print $4}' <<<"$cluster_line")

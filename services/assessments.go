@@ -27,14 +27,14 @@ func UTMKeys() []string { return append([]string(nil), utmKeys...) }
 
 // clean keeps only known UTM keys and bounds every value.
 func (a Attribution) clean() Attribution {
-	out := Attribution{UTM: map[string]string{}, Referrer: truncate(strings.TrimSpace(a.Referrer), 500)}
+	out := Attribution{UTM: map[string]string{}, Referrer: truncate(cleanLine(a.Referrer), 500)}
 	for _, k := range utmKeys {
 		key := strings.TrimPrefix(k, "utm_")
 		v := a.UTM[k]
 		if v == "" {
 			v = a.UTM[key] // accept {"source": ...} as well as {"utm_source": ...}
 		}
-		if v = truncate(strings.TrimSpace(v), 200); v != "" {
+		if v = truncate(cleanLine(v), 200); v != "" {
 			out.UTM[k] = v
 		}
 	}

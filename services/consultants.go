@@ -48,7 +48,7 @@ type Consultants struct {
 func NewConsultants(db *sqlx.DB) *Consultants { return &Consultants{db: db} }
 
 func (in *NewConsultant) normalize() error {
-	in.Name = strings.TrimSpace(in.Name)
+	in.Name = cleanLine(in.Name)
 	in.Email = strings.ToLower(strings.TrimSpace(in.Email))
 	in.Team = strings.ToLower(strings.TrimSpace(in.Team))
 	fields := map[string]string{}

@@ -10,7 +10,6 @@ import (
 	"net/mail"
 	"strings"
 	"time"
-	"unicode"
 
 	"github.com/jmoiron/sqlx"
 )
@@ -76,7 +75,7 @@ func (in *NewLead) normalize() error {
 	in.Company = cleanLine(in.Company)
 	in.Region = strings.ToLower(strings.TrimSpace(in.Region))
 	in.Timezone = strings.TrimSpace(in.Timezone)
-	in.Message = strings.TrimSpace(strings.ReplaceAll(in.Message, "\r\n", "\n"))
+	in.Message = cleanText(in.Message)
 	fields := map[string]string{}
 	if in.Name == "" {
 		fields["name"] = "Enter your name."
@@ -110,17 +109,6 @@ func (in *NewLead) normalize() error {
 		return Invalid(fields)
 	}
 	return nil
-}
-
-// cleanLine trims and drops control characters, so a name cannot carry line
-// breaks into an email header or a calendar line.
-func cleanLine(s string) string {
-	return strings.TrimSpace(strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) {
-			return ' '
-		}
-		return r
-	}, s))
 }
 
 func validEmail(s string) bool {
@@ -228,7 +216,7 @@ func recordCapture(ctx context.Context, tx *sqlx.Tx, in NewLead, lead Lead, crea
 	}
 	_, err := tx.ExecContext(ctx, `
 		INSERT INTO lead_consents (lead_id, assessment_id, wording, ip, user_agent) VALUES ($1, $2, $3, $4, $5)`,
-		lead.ID, in.AssessmentID, ConsentWording, ip, truncate(in.UserAgent, 500))
+		lead.ID, in.AssessmentID, ConsentWording, ip, truncate(cleanLine(in.UserAgent), 500))
 	if err != nil {
 		return fmt.Errorf("record consent: %w", err)
 	}

@@ -29,6 +29,9 @@ func TestArticlePageSEOAndCaching(t *testing.T) {
 	if regexp.MustCompile(`(src|href)="https?://(?:[^"l]|l[^"o])`).MatchString(page) {
 		t.Error("article references a third-party URL")
 	}
+	if cc := resp.Header.Get("Cache-Control"); !strings.HasPrefix(cc, "private") {
+		t.Errorf("article Cache-Control = %q; it carries the visitor's attribution, so it must be private", cc)
+	}
 	etag := resp.Header.Get("ETag")
 	if etag == "" {
 		t.Fatal("no ETag")

@@ -11,6 +11,7 @@ import (
 
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 
 	"consultd/internal/pgtest"
 	"consultd/services"
@@ -100,6 +101,8 @@ func TestBrowserAssessmentToLead(t *testing.T) {
 	app := startApp(t, map[string]string{"DATABASE_URL": dbURL})
 	ctx := newBrowser(t)
 	if err := chromedp.Run(ctx,
+		// Smooth scrolling would move targets while chromedp clicks them.
+		emulation.SetEmulatedMedia().WithFeatures([]*emulation.MediaFeature{{Name: "prefers-reduced-motion", Value: "reduce"}}),
 		emulation.SetTimezoneOverride("America/Regina"),
 		chromedp.EmulateViewport(1280, 900),
 		chromedp.Navigate(app.URL+"/?utm_source=browser-test"),
@@ -118,8 +121,19 @@ func TestBrowserAssessmentToLead(t *testing.T) {
 	if !strings.HasPrefix(progress, "Question 1 of ") {
 		t.Fatalf("progress = %q", progress)
 	}
-	// Answer the first question, go back, and answer it again.
-	if err := chromedp.Run(ctx, chromedp.Click(`#q-`+first+` label.option:nth-of-type(2) input`)); err != nil {
+	// Arrow keys move between answers without moving on; keyboard users press Next.
+	if err := chromedp.Run(ctx,
+		chromedp.Focus(`#q-`+first+` label.option:first-of-type input`),
+		chromedp.KeyEvent(kb.ArrowDown),
+		chromedp.Sleep(500*time.Millisecond),
+	); err != nil {
+		t.Fatal(err)
+	}
+	if q := visibleQuestion(t, ctx); q != first {
+		t.Fatalf("an arrow key moved the form on to %q", q)
+	}
+	// Answer the first question with a click, go back, and answer it again.
+	if err := chromedp.Run(ctx, chromedp.Click(`#q-`+first+` label.option:nth-of-type(3) input`)); err != nil {
 		t.Fatal(err)
 	}
 	second := waitQuestion(t, ctx, first)
@@ -130,7 +144,7 @@ func TestBrowserAssessmentToLead(t *testing.T) {
 		t.Fatalf("Back went to %q, want %q", q, first)
 	}
 	var kept bool
-	chromedp.Run(ctx, chromedp.Evaluate(`document.querySelector('#q-`+first+` label.option:nth-of-type(2) input').checked`, &kept))
+	chromedp.Run(ctx, chromedp.Evaluate(`document.querySelector('#q-`+first+` label.option:nth-of-type(3) input').checked`, &kept))
 	if !kept {
 		t.Fatal("Back lost the answer")
 	}

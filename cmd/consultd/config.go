@@ -38,6 +38,7 @@ type config struct {
 	RateLimits         handlers.RateLimits
 	MaxBodyBytes       int64
 	LogLevel           string
+	MetricsToken       string
 	ShutdownTimeout    time.Duration
 	BookingBuffer      time.Duration
 	BookingMinNotice   time.Duration
@@ -68,6 +69,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 		TrustedProxies:   splitList(getenv("TRUSTED_PROXIES")),
 		EmbedOrigins:     splitList(getenv("EMBED_ORIGINS")),
 		LogLevel:         env("LOG_LEVEL", "info"),
+		MetricsToken:     env("METRICS_TOKEN", ""),
 	}
 
 	switch cfg.AppEnv {
@@ -80,8 +82,9 @@ func loadConfig(getenv func(string) string) (config, error) {
 	}
 
 	base, err := url.Parse(env("BASE_URL", "http://localhost:8080"))
-	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
-		problems = append(problems, fmt.Sprintf("BASE_URL=%q: use an absolute http(s) URL such as https://consult.example.com", getenv("BASE_URL")))
+	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" ||
+		strings.Trim(base.Path, "/") != "" || base.RawQuery != "" || base.Fragment != "" || base.User != nil {
+		problems = append(problems, fmt.Sprintf("BASE_URL=%q: use the site's origin, such as https://consult.example.com (no path or query)", getenv("BASE_URL")))
 		base, _ = url.Parse("http://localhost:8080")
 	}
 	base.Path = strings.TrimSuffix(base.Path, "/")
@@ -102,7 +105,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 		}
 	}
 	for _, o := range cfg.EmbedOrigins {
-		if u, err := url.Parse(o); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || (u.Path != "" && u.Path != "/") {
+		if u, err := url.Parse(o); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || o != u.Scheme+"://"+u.Host {
 			problems = append(problems, fmt.Sprintf("EMBED_ORIGINS entry %q: use an origin such as https://partner.example.com", o))
 		}
 	}

@@ -77,3 +77,20 @@ func TestConfigReportsEveryProblem(t *testing.T) {
 		}
 	}
 }
+
+func TestConfigRefusesValuesThatBreakLater(t *testing.T) {
+	tests := map[string]map[string]string{
+		"EMBED_ORIGINS":     {"EMBED_ORIGINS": "https://a.example.com;script-src *"},
+		"embed origin path": {"EMBED_ORIGINS": "https://a.example.com/?x"},
+		"BASE_URL":          {"BASE_URL": "https://consult.example.com/app"},
+		"RATE_LIMIT_LEADS":  {"RATE_LIMIT_LEADS": "10/1ns"},
+	}
+	for name, env := range tests {
+		t.Run(name, func(t *testing.T) {
+			env["DATABASE_URL"] = "postgres://x@127.0.0.1/db"
+			if _, err := loadConfig(envFrom(env)); err == nil {
+				t.Fatalf("%v accepted", env)
+			}
+		})
+	}
+}

@@ -134,6 +134,7 @@ func buildApp(cfg config, logger *slog.Logger, db *sqlx.DB) (*app, error) {
 		MaxBodyBytes:   cfg.MaxBodyBytes,
 		Version:        buildVersion(),
 		RateLimits:     cfg.RateLimits,
+		MetricsToken:   cfg.MetricsToken,
 	}, handlers.Deps{
 		Logger:      logger,
 		Registry:    reg,

@@ -84,6 +84,12 @@
       if (current < questions.length - 1) { show(current + 1); focusQuestion(); }
     }
 
+    // Arrow keys move between radios and fire change too, so only a pointer
+    // choice moves on by itself; keyboard users press Next.
+    var pointer = false;
+    form.addEventListener('pointerdown', function () { pointer = true; });
+    form.addEventListener('keydown', function () { pointer = false; });
+
     form.addEventListener('change', function (e) {
       if (!started) {
         started = true;
@@ -92,7 +98,7 @@
       }
       var q = e.target.closest('fieldset.question');
       if (q) setError(q, '');
-      if (e.target.type === 'radio' && current < questions.length - 1) window.setTimeout(advance, 180);
+      if (pointer && e.target.type === 'radio' && current < questions.length - 1) window.setTimeout(advance, 180);
     });
     next.addEventListener('click', advance);
     back.addEventListener('click', function () { if (current > 0) { show(current - 1); focusQuestion(); } });
@@ -222,6 +228,7 @@
         f.classList.remove('has-error');
         var p = f.querySelector('.field-error');
         if (p) p.textContent = '';
+        f.querySelectorAll('[aria-invalid]').forEach(function (i) { i.removeAttribute('aria-invalid'); });
       });
       formError.hidden = true;
       var v = function (name) { var i = form.elements[name]; return i ? i.value : ''; };
@@ -237,11 +244,12 @@
         if (res.status === 201) { window.location.assign(withEmbed('/leads/' + res.data.id)); return; }
         if (res.status === 422 && res.data.errors) {
           var first = null;
-          Object.keys(res.data.errors).forEach(function (name) {
-            var field = form.querySelector('[data-field="' + name + '"]');
-            if (!field) return;
+          form.querySelectorAll('[data-field]').forEach(function (field) {
+            var msg = res.data.errors[field.dataset.field];
+            if (!msg) return;
             field.classList.add('has-error');
-            field.querySelector('.field-error').textContent = res.data.errors[name];
+            field.querySelector('.field-error').textContent = msg;
+            field.querySelectorAll('input, select, textarea').forEach(function (i) { i.setAttribute('aria-invalid', 'true'); });
             if (!first) first = field;
           });
           showFormError(formError, form, 'Please correct the highlighted fields.');
