@@ -3,6 +3,7 @@ package services_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -130,7 +131,7 @@ func TestLeadCaptureValidation(t *testing.T) {
 		{"zone outside region", func(l *services.NewLead) { l.Timezone = "America/Chicago" }, "timezone"},
 		{"not a zone", func(l *services.NewLead) { l.Timezone = "Mars/Olympus" }, "timezone"},
 		{"no consent", func(l *services.NewLead) { l.Consent = false }, "consent"},
-		{"long message", func(l *services.NewLead) { l.Message = string(make([]byte, 2001)) }, "message"},
+		{"long message", func(l *services.NewLead) { l.Message = strings.Repeat("x", 2001) }, "message"},
 		{"bad assessment id", func(l *services.NewLead) { l.AssessmentID = "1; DROP TABLE leads" }, "assessment_id"},
 		{"unknown assessment", func(l *services.NewLead) { l.AssessmentID = "00000000-0000-4000-8000-000000000000" }, "assessment_id"},
 	}
