@@ -86,12 +86,8 @@ type apiAssessmentResponse struct {
 }
 
 func (h *Handler) apiSubmitAssessment(c *gin.Context) {
-	if !h.limits.assessments.allow(c) {
-		h.tooManyRequests(c)
-		return
-	}
 	var req apiAssessmentRequest
-	if !h.decodeJSON(c, &req) {
+	if !h.limitedJSON(c, h.limits.assessments, &req) {
 		return
 	}
 	answers := services.Answers{}
@@ -142,12 +138,8 @@ type apiLeadRequest struct {
 }
 
 func (h *Handler) apiCreateLead(c *gin.Context) {
-	if !h.limits.leads.allow(c) {
-		h.tooManyRequests(c)
-		return
-	}
 	var req apiLeadRequest
-	if !h.decodeJSON(c, &req) {
+	if !h.limitedJSON(c, h.limits.leads, &req) {
 		return
 	}
 	in := services.NewLead{
@@ -167,6 +159,16 @@ func (h *Handler) apiCreateLead(c *gin.Context) {
 		"id": lead.ID, "team": lead.Team, "region": lead.Region, "timezone": lead.Timezone,
 		"created": created, "next_url": h.cfg.BaseURL.String() + "/leads/" + lead.ID,
 	})
+}
+
+// limitedJSON applies the rate limit, then reads the JSON body; on failure
+// it has answered.
+func (h *Handler) limitedJSON(c *gin.Context, limit *ipLimiter, dst any) bool {
+	if !limit.allow(c) {
+		h.tooManyRequests(c)
+		return false
+	}
+	return h.decodeJSON(c, dst)
 }
 
 // decodeJSON reads a JSON body or answers 400 (malformed) or 413 (too large).

@@ -94,12 +94,8 @@ func (h *Handler) apiBookingRefused(c *gin.Context, err error) {
 }
 
 func (h *Handler) apiCreateBooking(c *gin.Context) {
-	if !h.limits.bookings.allow(c) {
-		h.tooManyRequests(c)
-		return
-	}
 	var req apiBookingRequest
-	if !h.decodeJSON(c, &req) {
+	if !h.limitedJSON(c, h.limits.bookings, &req) {
 		return
 	}
 	start, err := parseStart(req.Start)
@@ -126,14 +122,10 @@ func (h *Handler) apiGetBooking(c *gin.Context) {
 }
 
 func (h *Handler) apiRescheduleBooking(c *gin.Context) {
-	if !h.limits.bookings.allow(c) {
-		h.tooManyRequests(c)
-		return
-	}
 	var req struct {
 		Start string `json:"start"`
 	}
-	if !h.decodeJSON(c, &req) {
+	if !h.limitedJSON(c, h.limits.bookings, &req) {
 		return
 	}
 	start, err := parseStart(req.Start)

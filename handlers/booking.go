@@ -36,17 +36,12 @@ func (h *Handler) renderBooking(c *gin.Context, status int, lead services.Lead, 
 	if req.Timezone == "" {
 		req.Timezone = c.PostForm("tz")
 	}
-	slots, loc, err := h.bookings.OpenSlots(c.Request.Context(), req)
-	if services.ErrorCode(err) == services.CodeInvalid {
-		req.Timezone, req.From = "", ""
-		slots, loc, err = h.bookings.OpenSlots(c.Request.Context(), req)
-	}
+	picker, err := h.slotPicker(c, "/leads/"+lead.ID, lead.Region, req, "", nil)
 	if err != nil {
 		h.fail(c, err)
 		return
 	}
-	picker := newSlotPicker(c, "/leads/"+lead.ID, lead.Region, slots, loc, pickerStart(req.From, loc))
-	picker.FormError, picker.Next = formError, slotViews(next, loc)
+	picker.FormError, picker.Next = formError, slotViews(next, mustZone(picker.TZ))
 	p := h.page(c, "Book your free consultation", "")
 	p.NoIndex = true
 	c.HTML(status, "booking", bookingPage{Page: p, Lead: lead, TeamLabel: teamLabel(lead.Team), Region: services.RegionLabel(lead.Region), Picker: picker})

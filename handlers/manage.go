@@ -3,7 +3,6 @@ package handlers
 import (
 	"errors"
 	"net/http"
-	"slices"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -97,21 +96,14 @@ func (h *Handler) rescheduleBooking(c *gin.Context) {
 }
 
 func (h *Handler) renderReschedule(c *gin.Context, status int, bk services.Booking, formError string, next ...services.Slot) {
-	tz := c.DefaultQuery("tz", bk.Timezone)
-	req := services.SlotRequest{Team: bk.Team, Region: bk.Region, Timezone: tz, From: c.Query("from"), Exclude: bk.ID}
-	slots, loc, err := h.bookings.OpenSlots(c.Request.Context(), req)
-	if services.ErrorCode(err) == services.CodeInvalid {
-		req.Timezone, req.From = bk.Timezone, ""
-		slots, loc, err = h.bookings.OpenSlots(c.Request.Context(), req)
-	}
+	req := services.SlotRequest{Team: bk.Team, Region: bk.Region, Timezone: c.DefaultQuery("tz", bk.Timezone), From: c.Query("from"), Exclude: bk.ID}
+	notNow := func(s services.Slot) bool { return s.Start.Equal(bk.Start) }
+	picker, err := h.slotPicker(c, "/b/"+c.Param("token")+"/reschedule", bk.Region, req, bk.Timezone, notNow)
 	if err != nil {
 		h.fail(c, err)
 		return
 	}
-	from := pickerStart(req.From, loc)
-	slots = slices.DeleteFunc(slots, func(s services.Slot) bool { return s.Start.Equal(bk.Start) })
-	picker := newSlotPicker(c, "/b/"+c.Param("token")+"/reschedule", bk.Region, slots, loc, from)
-	picker.FormError, picker.Next = formError, slotViews(next, loc)
+	picker.FormError, picker.Next = formError, slotViews(next, mustZone(picker.TZ))
 	p := h.page(c, "Move your consultation", "")
 	p.NoIndex = true
 	c.HTML(status, "reschedule", reschedulePage{

@@ -3,6 +3,7 @@ package handlers
 import (
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -57,6 +58,25 @@ func zoneLabel(region, zone string) string {
 		}
 	}
 	return zone
+}
+
+// slotPicker asks for the open slots of req and lays them out. A zone or
+// date the person edited into the URL falls back to fallbackTZ (empty: the
+// service's default) and today, rather than failing the page; skip drops
+// slots not to offer.
+func (h *Handler) slotPicker(c *gin.Context, base, region string, req services.SlotRequest, fallbackTZ string, skip func(services.Slot) bool) (slotPicker, error) {
+	slots, loc, err := h.bookings.OpenSlots(c.Request.Context(), req)
+	if services.ErrorCode(err) == services.CodeInvalid {
+		req.Timezone, req.From = fallbackTZ, ""
+		slots, loc, err = h.bookings.OpenSlots(c.Request.Context(), req)
+	}
+	if err != nil {
+		return slotPicker{}, err
+	}
+	if skip != nil {
+		slots = slices.DeleteFunc(slots, skip)
+	}
+	return newSlotPicker(c, base, region, slots, loc, pickerStart(req.From, loc)), nil
 }
 
 // newSlotPicker groups slots by local day and links the weeks around.
