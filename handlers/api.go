@@ -150,14 +150,16 @@ func (h *Handler) apiCreateLead(c *gin.Context) {
 	if len(req.UTM) > 0 || req.Referrer != "" {
 		in.Attribution = &services.Attribution{UTM: req.UTM, Referrer: req.Referrer}
 	}
-	lead, created, err := h.leads.Capture(c.Request.Context(), in)
+	inq, err := h.leads.Capture(c.Request.Context(), in)
 	if err != nil {
 		h.fail(c, err)
 		return
 	}
+	// The same answer whether or not the email was known: "created" says a
+	// new submission was recorded, which is always so.
 	c.JSON(http.StatusCreated, gin.H{
-		"id": lead.ID, "team": lead.Team, "region": lead.Region, "timezone": lead.Timezone,
-		"created": created, "next_url": h.cfg.BaseURL.String() + "/leads/" + lead.ID,
+		"id": inq.ID, "team": inq.Team, "region": inq.Region, "timezone": inq.Timezone,
+		"created": true, "next_url": h.cfg.BaseURL.String() + "/leads/" + inq.ID,
 	})
 }
 

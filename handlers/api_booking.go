@@ -35,7 +35,7 @@ func (h *Handler) apiSlots(c *gin.Context) {
 		days = n
 	}
 	slots, loc, err := h.bookings.OpenSlots(c.Request.Context(), services.SlotRequest{
-		LeadID: c.Query("lead_id"), Team: c.Query("team"), Region: c.Query("region"),
+		InquiryID: c.Query("lead_id"), Team: c.Query("team"), Region: c.Query("region"),
 		Timezone: c.Query("tz"), From: c.Query("from"), Days: days,
 	})
 	if err != nil {
@@ -64,6 +64,9 @@ type apiBooking struct {
 	MeetingURL string            `json:"meeting_url,omitempty"`
 	ManageURL  string            `json:"manage_url"`
 	ICSURL     string            `json:"ics_url"`
+	// Emailed, on an answer to a change, is false when the daily cap on
+	// mail to the prospect's address held back the message about it.
+	Emailed *bool `json:"emailed,omitempty"`
 }
 
 func (h *Handler) bookingJSON(bk services.Booking, token string) apiBooking {
@@ -75,6 +78,15 @@ func (h *Handler) bookingJSON(bk services.Booking, token string) apiBooking {
 		Consultant: map[string]string{"name": bk.ConsultantName},
 		MeetingURL: bk.MeetingURL, ManageURL: h.bookings.ManageURL(token), ICSURL: h.bookings.ICSURL(token),
 	}
+}
+
+// changedBookingJSON is bookingJSON for an answer to a change, which also
+// says whether the prospect was emailed about it.
+func (h *Handler) changedBookingJSON(bk services.Booking, token string) apiBooking {
+	out := h.bookingJSON(bk, token)
+	emailed := !bk.ProspectMailCapped
+	out.Emailed = &emailed
+	return out
 }
 
 // apiBookingRefused answers a taken slot with 409 and the next free starts.
@@ -103,12 +115,12 @@ func (h *Handler) apiCreateBooking(c *gin.Context) {
 		h.fail(c, err)
 		return
 	}
-	bk, token, err := h.bookings.Book(c.Request.Context(), services.NewBooking{LeadID: req.LeadID, Start: start, Timezone: req.Timezone})
+	bk, token, err := h.bookings.Book(c.Request.Context(), services.NewBooking{InquiryID: req.LeadID, Start: start, Timezone: req.Timezone})
 	if err != nil {
 		h.apiBookingRefused(c, err)
 		return
 	}
-	c.JSON(http.StatusCreated, h.bookingJSON(bk, token))
+	c.JSON(http.StatusCreated, h.changedBookingJSON(bk, token))
 }
 
 func (h *Handler) apiGetBooking(c *gin.Context) {
@@ -138,7 +150,7 @@ func (h *Handler) apiRescheduleBooking(c *gin.Context) {
 		h.apiBookingRefused(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, h.bookingJSON(bk, c.Param("token")))
+	c.JSON(http.StatusOK, h.changedBookingJSON(bk, c.Param("token")))
 }
 
 func (h *Handler) apiCancelBooking(c *gin.Context) {
@@ -157,5 +169,5 @@ func (h *Handler) apiCancelBooking(c *gin.Context) {
 		h.fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, h.bookingJSON(bk, c.Param("token")))
+	c.JSON(http.StatusOK, h.changedBookingJSON(bk, c.Param("token")))
 }

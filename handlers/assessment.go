@@ -80,6 +80,12 @@ func (h *Handler) submitAssessment(c *gin.Context) {
 		h.renderAssessmentForm(c, http.StatusUnprocessableEntity, form)
 		return
 	}
+	if services.IsUnavailable(err) {
+		form := h.newAssessmentForm(c, attr)
+		form.Selected = selectedFrom(answers)
+		h.formUnavailable(c, err, func(status int, msg string) { form.FormError = msg; h.renderAssessmentForm(c, status, form) })
+		return
+	}
 	if err != nil {
 		h.fail(c, err)
 		return

@@ -13,30 +13,59 @@ import (
 
 type bookingPage struct {
 	Page
-	Lead      services.Lead
+	Inquiry   services.Inquiry
 	TeamLabel string
 	Region    string
 	Picker    slotPicker
 	APIBase   string
 }
 
-// leadBooking shows a week of open slots in the prospect's zone.
-func (h *Handler) leadBooking(c *gin.Context) {
+// inquiryPage reads the inquiry a prospect's pages are about, after setting
+// the headers every page with their details needs; on failure it has
+// answered. An inquiry answered by email shows only that an email went out.
+func (h *Handler) inquiryPage(c *gin.Context) (services.Inquiry, bool) {
+	privateLink(c)
 	h.allowFramingIfEmbed(c)
-	lead, err := h.leads.Get(c.Request.Context(), c.Param("id"))
+	inq, err := h.leads.Inquiry(c.Request.Context(), c.Param("id"))
 	if err != nil {
 		h.fail(c, err)
-		return
+		return inq, false
 	}
-	h.renderBooking(c, http.StatusOK, lead, "")
+	if inq.ExistingBookingMailed() {
+		h.renderEmailSent(c, http.StatusOK)
+		return inq, false
+	}
+	return inq, true
 }
 
-func (h *Handler) renderBooking(c *gin.Context, status int, lead services.Lead, formError string, next ...services.Slot) {
-	req := services.SlotRequest{LeadID: lead.ID, Timezone: c.Query("tz"), From: c.Query("from")}
+// renderEmailSent is the whole answer when the address on file was mailed
+// instead of offered a second booking: it says no more than that.
+func (h *Handler) renderEmailSent(c *gin.Context, status int) {
+	p := h.page(c, "Check your email", "")
+	p.NoIndex = true
+	c.HTML(status, "email_sent", emailSentPage{Page: p, Message: services.ErrExistingBookingMailed.Message})
+}
+
+type emailSentPage struct {
+	Page
+	Message string
+}
+
+// leadBooking shows a week of open slots in the prospect's zone.
+func (h *Handler) leadBooking(c *gin.Context) {
+	inq, ok := h.inquiryPage(c)
+	if !ok {
+		return
+	}
+	h.renderBooking(c, http.StatusOK, inq, "")
+}
+
+func (h *Handler) renderBooking(c *gin.Context, status int, inq services.Inquiry, formError string, next ...services.Slot) {
+	req := services.SlotRequest{InquiryID: inq.ID, Timezone: c.Query("tz"), From: c.Query("from")}
 	if req.Timezone == "" {
 		req.Timezone = c.PostForm("tz")
 	}
-	picker, err := h.slotPicker(c, "/leads/"+lead.ID, lead.Region, req, "", nil)
+	picker, err := h.slotPicker(c, "/leads/"+inq.ID, inq.Region, req, "", nil)
 	if err != nil {
 		h.fail(c, err)
 		return
@@ -44,12 +73,12 @@ func (h *Handler) renderBooking(c *gin.Context, status int, lead services.Lead, 
 	picker.FormError, picker.Next = formError, slotViews(next, mustZone(picker.TZ))
 	p := h.page(c, "Book your free consultation", "")
 	p.NoIndex = true
-	c.HTML(status, "booking", bookingPage{Page: p, Lead: lead, TeamLabel: teamLabel(lead.Team), Region: services.RegionLabel(lead.Region), Picker: picker})
+	c.HTML(status, "booking", bookingPage{Page: p, Inquiry: inq, TeamLabel: teamLabel(inq.Team), Region: services.RegionLabel(inq.Region), Picker: picker})
 }
 
 type confirmPage struct {
 	Page
-	Lead      services.Lead
+	Inquiry   services.Inquiry
 	TeamLabel string
 	Start     string
 	When      string
@@ -58,30 +87,31 @@ type confirmPage struct {
 	BackURL   string
 }
 
-// confirmBooking is the no-JavaScript confirm step for a chosen slot.
+// confirmBooking is the no-JavaScript confirm step for a chosen slot. A
+// start the service would not book goes back to the week with the reason.
 func (h *Handler) confirmBooking(c *gin.Context) {
-	h.allowFramingIfEmbed(c)
-	lead, err := h.leads.Get(c.Request.Context(), c.Param("id"))
-	if err != nil {
-		h.fail(c, err)
+	inq, ok := h.inquiryPage(c)
+	if !ok {
 		return
+	}
+	tz := c.DefaultQuery("tz", inq.Timezone)
+	loc, err := time.LoadLocation(tz)
+	if err != nil || !services.ZoneInRegion(inq.Region, tz) {
+		tz, loc = inq.Timezone, mustZone(inq.Timezone)
 	}
 	start, err := parseStart(c.Query("start"))
-	if err != nil {
-		h.renderBooking(c, http.StatusUnprocessableEntity, lead, "Choose one of the listed times.")
-		return
+	if err == nil {
+		err = h.bookings.CheckStart(c.Request.Context(), inq.Team, inq.Region, start, "", tz)
 	}
-	tz := c.DefaultQuery("tz", lead.Timezone)
-	loc, err := time.LoadLocation(tz)
-	if err != nil || !services.ZoneInRegion(lead.Region, tz) {
-		tz, loc = lead.Timezone, mustZone(lead.Timezone)
+	if h.bookingRefused(c, err, func(status int, msg string, next []services.Slot) { h.renderBooking(c, status, inq, msg, next...) }) {
+		return
 	}
 	p := h.page(c, "Confirm your consultation", "")
 	p.NoIndex = true
 	c.HTML(http.StatusOK, "confirm", confirmPage{
-		Page: p, Lead: lead, TeamLabel: teamLabel(lead.Team), Start: start.Format(time.RFC3339),
+		Page: p, Inquiry: inq, TeamLabel: teamLabel(inq.Team), Start: start.Format(time.RFC3339),
 		When: services.FormatMeetingTime(start, start.Add(services.SlotLength), loc), TZ: tz,
-		Action: withEmbed(c, "/leads/"+lead.ID+"/book"), BackURL: backToPicker(c, "/leads/"+lead.ID, tz, start),
+		Action: withEmbed(c, "/leads/"+inq.ID+"/book"), BackURL: backToPicker(c, "/leads/"+inq.ID, tz, start),
 	})
 }
 
@@ -119,27 +149,28 @@ func mustZone(name string) *time.Location {
 // bookSlot creates the booking and lands on its manage page; a refusal
 // shows the week again with the reason and the nearest free times.
 func (h *Handler) bookSlot(c *gin.Context) {
-	h.allowFramingIfEmbed(c)
-	ctx := c.Request.Context()
-	lead, err := h.leads.Get(ctx, c.Param("id"))
-	if err != nil {
-		h.fail(c, err)
+	inq, ok := h.inquiryPage(c)
+	if !ok {
 		return
 	}
 	if !h.limits.bookings.allow(c) {
-		h.renderBooking(c, http.StatusTooManyRequests, lead, rateLimitMessage)
+		h.renderBooking(c, http.StatusTooManyRequests, inq, rateLimitMessage)
 		return
 	}
 	start, err := parseStart(c.PostForm("start"))
 	if err != nil {
-		h.renderBooking(c, http.StatusUnprocessableEntity, lead, "Choose one of the listed times.")
+		h.renderBooking(c, http.StatusUnprocessableEntity, inq, "Choose one of the listed times.")
 		return
 	}
-	_, token, err := h.bookings.Book(ctx, services.NewBooking{LeadID: lead.ID, Start: start, Timezone: c.PostForm("tz")})
-	if h.bookingRefused(c, err, func(status int, msg string, next []services.Slot) { h.renderBooking(c, status, lead, msg, next...) }) {
+	bk, token, err := h.bookings.Book(c.Request.Context(), services.NewBooking{InquiryID: inq.ID, Start: start, Timezone: c.PostForm("tz")})
+	if errors.Is(err, services.ErrExistingBookingMailed) {
+		h.renderEmailSent(c, http.StatusOK)
 		return
 	}
-	c.Redirect(http.StatusSeeOther, withEmbed(c, "/b/"+token)+bannerQuery(c, "booked"))
+	if h.bookingRefused(c, err, func(status int, msg string, next []services.Slot) { h.renderBooking(c, status, inq, msg, next...) }) {
+		return
+	}
+	c.Redirect(http.StatusSeeOther, withEmbed(c, "/b/"+token)+bannerQuery(c, "booked", bk))
 }
 
 // bookingRefused renders the refusals a person can act on and reports
@@ -168,9 +199,15 @@ func (h *Handler) bookingRefused(c *gin.Context, err error, render func(int, str
 	return true
 }
 
-func bannerQuery(c *gin.Context, banner string) string {
-	if isEmbed(c) {
-		return "&done=" + banner
+// bannerQuery tells the manage page what just happened, and whether the
+// daily mail cap held the prospect's email back.
+func bannerQuery(c *gin.Context, banner string, bk services.Booking) string {
+	q := "done=" + banner
+	if bk.ProspectMailCapped {
+		q += "&mail=held"
 	}
-	return "?done=" + banner
+	if isEmbed(c) {
+		return "&" + q
+	}
+	return "?" + q
 }

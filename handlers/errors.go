@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -19,6 +20,7 @@ var statusByCode = map[string]int{
 	services.CodeNotFound:     http.StatusNotFound,
 	services.CodeUnauthorized: http.StatusUnauthorized,
 	services.CodeForbidden:    http.StatusForbidden,
+	services.CodeEmailSent:    http.StatusConflict,
 }
 
 // errorPage is the data of the friendly error page.
@@ -32,6 +34,10 @@ type errorPage struct {
 // fail is the one error exit: a service error shows its safe message, any
 // other error is logged with the request id and shown as "Internal error".
 func (h *Handler) fail(c *gin.Context, err error) {
+	if services.IsUnavailable(err) {
+		h.unavailable(c, err)
+		return
+	}
 	var svcErr *services.Error
 	if !errors.As(err, &svcErr) {
 		var tooBig *http.MaxBytesError
@@ -68,6 +74,61 @@ func (h *Handler) respondError(c *gin.Context, status int, code, message string)
 	c.Abort()
 }
 
+// unavailableMessage is what a person sees while the database is away.
+const unavailableMessage = "We can't save anything just now because our database is briefly unavailable. Nothing you typed is lost: please try again in a minute."
+
+// retryAfterSeconds is how long clients are asked to wait during an outage.
+const retryAfterSeconds = "30"
+
+// unavailable answers 503 with Retry-After while the database is away. A
+// form post gets the retry page, which carries every value sent, so what
+// the person typed survives.
+func (h *Handler) unavailable(c *gin.Context, err error) {
+	h.log.Warn("database unavailable", "request_id", c.GetString(ctxRequestID), "route", routeLabel(c), "error", err)
+	c.Header("Retry-After", retryAfterSeconds)
+	if wantsJSON(c) || c.Request.Method != http.MethodPost || len(c.Request.PostForm) == 0 {
+		h.respondError(c, http.StatusServiceUnavailable, "unavailable", unavailableMessage)
+		return
+	}
+	p := h.page(c, "Please try again", "")
+	p.NoIndex = true
+	page := retryPage{Page: p, Message: unavailableMessage, Action: c.Request.URL.RequestURI()}
+	for name, values := range c.Request.PostForm {
+		for _, v := range values {
+			page.Fields = append(page.Fields, retryField{Name: name, Value: v, Visible: visibleRetryFields[name]})
+		}
+	}
+	slices.SortStableFunc(page.Fields, func(a, b retryField) int { return strings.Compare(a.Name, b.Name) })
+	c.HTML(http.StatusServiceUnavailable, "retry", page)
+	c.Abort()
+}
+
+// formUnavailable renders a form again, with what was typed and the
+// outage message, as 503 with Retry-After.
+func (h *Handler) formUnavailable(c *gin.Context, err error, render func(status int, msg string)) {
+	h.log.Warn("database unavailable", "request_id", c.GetString(ctxRequestID), "route", routeLabel(c), "error", err)
+	c.Header("Retry-After", retryAfterSeconds)
+	render(http.StatusServiceUnavailable, unavailableMessage)
+}
+
+// retryPage re-posts a refused form as it was sent.
+type retryPage struct {
+	Page
+	Message string
+	Action  string
+	Fields  []retryField
+}
+
+type retryField struct {
+	Name    string
+	Value   string
+	Visible bool
+}
+
+// visibleRetryFields are free text a person may want to edit before trying
+// again; every other field travels hidden.
+var visibleRetryFields = map[string]bool{"reason": true}
+
 func headingFor(status int) string {
 	switch status {
 	case http.StatusNotFound:
@@ -76,6 +137,8 @@ func headingFor(status int) string {
 		return "Something went wrong on our side"
 	case http.StatusTooManyRequests:
 		return "Slow down a little"
+	case http.StatusServiceUnavailable:
+		return "Please try again in a minute"
 	default:
 		return http.StatusText(status)
 	}

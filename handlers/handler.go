@@ -64,7 +64,7 @@ type Handler struct {
 }
 
 // pageNames lists every page template a handler renders; all must exist at start.
-var pageNames = []string{"article", "assessment", "result", "booking", "confirm", "manage", "reschedule", "reschedule_confirm", "error"}
+var pageNames = []string{"article", "assessment", "result", "booking", "confirm", "manage", "reschedule", "reschedule_confirm", "email_sent", "retry", "error"}
 
 // New builds the whole HTTP stack: gin routes inside net/http's cross-origin
 // protection, which refuses state-changing requests from other sites.

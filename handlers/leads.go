@@ -99,6 +99,7 @@ func (h *Handler) newLeadForm(c *gin.Context, assessmentID string) leadForm {
 
 // assessmentResult shows the recommendation and the contact form.
 func (h *Handler) assessmentResult(c *gin.Context) {
+	privateLink(c)
 	h.allowFramingIfEmbed(c)
 	a, err := h.assessments.Get(c.Request.Context(), c.Param("id"))
 	if err != nil {
@@ -118,36 +119,45 @@ func (h *Handler) renderResult(c *gin.Context, status int, a services.Assessment
 // submitLead is the no-JavaScript lead form. Any refusal shows the same form
 // again with everything the prospect typed.
 func (h *Handler) submitLead(c *gin.Context) {
+	privateLink(c)
 	h.allowFramingIfEmbed(c)
 	ctx := c.Request.Context()
 	a, err := h.assessments.Get(ctx, c.Param("id"))
-	if err != nil {
+	if err != nil && !(services.IsUnavailable(err) && services.ValidUUID(c.Param("id"))) {
 		h.fail(c, err)
 		return
 	}
-	form := h.newLeadForm(c, a.ID)
+	form := h.newLeadForm(c, c.Param("id"))
 	form.Values = services.NewLead{
-		AssessmentID: a.ID, Name: c.PostForm("name"), Email: c.PostForm("email"), Company: c.PostForm("company"),
+		AssessmentID: c.Param("id"), Name: c.PostForm("name"), Email: c.PostForm("email"), Company: c.PostForm("company"),
 		Region: c.PostForm("region"), Timezone: c.PostForm("timezone"), Message: c.PostForm("message"),
 		Consent: c.PostForm("consent") != "", Website: c.PostForm("website"),
 		IP: c.ClientIP(), UserAgent: c.Request.UserAgent(),
+	}
+	if err != nil {
+		h.formUnavailable(c, err, func(status int, msg string) { form.FormError = msg; h.renderResult(c, status, a, form) })
+		return
 	}
 	if !h.limits.leads.allow(c) {
 		form.FormError = rateLimitMessage
 		h.renderResult(c, http.StatusTooManyRequests, a, form)
 		return
 	}
-	lead, _, err := h.leads.Capture(ctx, form.Values)
+	inq, err := h.leads.Capture(ctx, form.Values)
 	if status, ok := formStatus(err); ok {
 		form.Errors, form.FormError = fieldErrors(err), formMessage(err)
 		h.renderResult(c, status, a, form)
+		return
+	}
+	if services.IsUnavailable(err) {
+		h.formUnavailable(c, err, func(status int, msg string) { form.FormError = msg; h.renderResult(c, status, a, form) })
 		return
 	}
 	if err != nil {
 		h.fail(c, err)
 		return
 	}
-	c.Redirect(http.StatusSeeOther, withEmbed(c, "/leads/"+lead.ID))
+	c.Redirect(http.StatusSeeOther, withEmbed(c, "/leads/"+inq.ID))
 }
 
 // formStatus maps the refusals a form shows inline to their status.

@@ -12,14 +12,16 @@ import (
 
 type managePage struct {
 	Page
-	Booking   services.Booking
-	TeamLabel string
-	When      string
-	Banner    string
-	CanChange bool
-	Token     string
-	ICSURL    string
-	FormError string
+	Booking      services.Booking
+	TeamLabel    string
+	When         string
+	Banner       string
+	MailHeld     bool // the daily mail cap held back the email about the change
+	CanChange    bool
+	Token        string
+	ICSURL       string
+	FormError    string
+	CancelReason string
 }
 
 // privateLink keeps a manage link out of caches and out of the Referer
@@ -27,6 +29,13 @@ type managePage struct {
 func privateLink(c *gin.Context) {
 	c.Header("Cache-Control", "no-store")
 	c.Header("Referrer-Policy", "no-referrer")
+}
+
+// noStore keeps answers that carry personal data or secret links out of
+// every cache; a route that is public sets its own Cache-Control after it.
+func noStore(c *gin.Context) {
+	c.Header("Cache-Control", "no-store")
+	c.Next()
 }
 
 // linkedBooking reads the booking a manage link points to, after setting
@@ -73,8 +82,10 @@ func (h *Handler) renderManage(c *gin.Context, status int, bk services.Booking, 
 		Page: p, Booking: bk, TeamLabel: teamLabel(bk.Team),
 		When:      services.FormatMeetingTime(bk.Start, bk.End, mustZone(bk.Timezone)),
 		Banner:    c.Query("done"),
-		CanChange: bk.Status == services.StatusConfirmed && time.Now().Before(bk.Start),
+		MailHeld:  c.Query("mail") == "held",
+		CanChange: h.bookings.Unchangeable(bk) == "",
 		Token:     token, ICSURL: "/b/" + token + "/invite.ics", FormError: formError,
+		CancelReason: c.PostForm("reason"),
 	})
 }
 
@@ -126,14 +137,19 @@ func (h *Handler) confirmReschedule(c *gin.Context) {
 	if !ok {
 		return
 	}
-	start, err := parseStart(c.Query("start"))
-	if err != nil {
-		h.renderReschedule(c, http.StatusUnprocessableEntity, bk, "Choose one of the listed times.")
-		return
-	}
 	loc := mustZone(bk.Timezone)
 	if tz := c.Query("tz"); services.ZoneInRegion(bk.Region, tz) {
 		loc = mustZone(tz)
+	}
+	start, err := parseStart(c.Query("start"))
+	if err == nil && start.Equal(bk.Start) {
+		err = services.Invalid(map[string]string{"start": "Your consultation is already at that time."})
+	}
+	if err == nil {
+		err = h.bookings.CheckStart(c.Request.Context(), bk.Team, bk.Region, start, bk.ID, loc.String())
+	}
+	if h.bookingRefused(c, err, func(status int, msg string, next []services.Slot) { h.renderReschedule(c, status, bk, msg, next...) }) {
+		return
 	}
 	p := h.page(c, "Confirm the new time", "")
 	p.NoIndex = true
@@ -160,29 +176,30 @@ func (h *Handler) submitReschedule(c *gin.Context) {
 		h.renderReschedule(c, http.StatusUnprocessableEntity, bk, "Choose one of the listed times.")
 		return
 	}
-	_, err = h.bookings.Reschedule(ctx, token, start)
+	moved, err := h.bookings.Reschedule(ctx, token, start)
 	if h.bookingRefused(c, err, func(status int, msg string, next []services.Slot) { h.renderReschedule(c, status, bk, msg, next...) }) {
 		return
 	}
-	c.Redirect(http.StatusSeeOther, withEmbed(c, "/b/"+token)+bannerQuery(c, "moved"))
+	c.Redirect(http.StatusSeeOther, withEmbed(c, "/b/"+token)+bannerQuery(c, "moved", moved))
 }
 
+// cancelBooking cancels through the manage page; a refusal shows that page
+// again with the reason the prospect typed.
 func (h *Handler) cancelBooking(c *gin.Context) {
-	privateLink(c)
-	h.allowFramingIfEmbed(c)
-	ctx := c.Request.Context()
-	token := c.Param("token")
-	if !h.limits.bookings.allow(c) {
-		h.tooManyRequests(c)
+	bk, ok := h.linkedBooking(c)
+	if !ok {
 		return
 	}
-	_, err := h.bookings.Cancel(ctx, token, c.PostForm("reason"))
+	token := c.Param("token")
+	if !h.limits.bookings.allow(c) {
+		h.renderManage(c, http.StatusTooManyRequests, bk, rateLimitMessage)
+		return
+	}
+	cancelled, err := h.bookings.Cancel(c.Request.Context(), token, c.PostForm("reason"))
 	var refused *services.Error
 	if errors.As(err, &refused) && refused.Code == services.CodeConflict {
-		bk, getErr := h.bookings.ByToken(ctx, token)
-		if getErr != nil {
-			h.fail(c, getErr)
-			return
+		if current, getErr := h.bookings.ByToken(c.Request.Context(), token); getErr == nil {
+			bk = current
 		}
 		h.renderManage(c, http.StatusConflict, bk, refused.Message)
 		return
@@ -191,7 +208,7 @@ func (h *Handler) cancelBooking(c *gin.Context) {
 		h.fail(c, err)
 		return
 	}
-	c.Redirect(http.StatusSeeOther, withEmbed(c, "/b/"+token)+bannerQuery(c, "cancelled"))
+	c.Redirect(http.StatusSeeOther, withEmbed(c, "/b/"+token)+bannerQuery(c, "cancelled", cancelled))
 }
 
 // inviteICS downloads the booking's current invite.

@@ -27,7 +27,7 @@ func (h *Handler) routes(r *gin.Engine) {
 	r.POST("/b/:token/cancel", h.cancelBooking)
 	r.GET("/embed/assessment", h.embedAssessment)
 
-	api := r.Group("/api/v1")
+	api := r.Group("/api/v1", noStore)
 	api.GET("/assessment", h.apiAssessmentDefinition)
 	api.POST("/assessments", h.apiSubmitAssessment)
 	api.POST("/assessments/started", h.apiAssessmentStarted)

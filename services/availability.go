@@ -191,7 +191,7 @@ func (a *Availability) loadBusy(ctx context.Context, ids []string, from, to time
 	err := a.db.SelectContext(ctx, &rows, `
 		SELECT consultant_id, lower(blocked) AS start, upper(blocked) AS end FROM bookings
 		WHERE consultant_id = ANY ($1) AND blocked && tstzrange($2, $3)
-		  AND status IN ('held', 'pending_payment', 'confirmed') AND id::text <> $4
+		  AND `+liveBookingSQL+` AND id::text <> $4
 		UNION ALL
 		SELECT consultant_id, lower(period), upper(period) FROM consultant_time_off
 		WHERE consultant_id = ANY ($1) AND period && tstzrange($2, $3)

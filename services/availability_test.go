@@ -42,18 +42,18 @@ func BenchmarkSlots(b *testing.B) {
 			lead := f.mustLead(b, "pat@acme.example.com", "django")
 			// Old bookings, one per half hour going back in time, spread over the consultants.
 			_, err := f.db.Exec(`
-				INSERT INTO bookings (lead_id, consultant_id, status, starts_at, ends_at, blocked, timezone, uid, manage_token_hash, manage_token_sealed)
-				SELECT $1, c.id, 'confirmed', s, s + interval '30 minutes', tstzrange(s, s + interval '30 minutes'), 'America/Toronto',
+				INSERT INTO bookings (lead_id, inquiry_id, team, region, consultant_id, status, starts_at, ends_at, blocked, timezone, uid, manage_token_hash, manage_token_sealed)
+				SELECT $4::uuid, $1, 'django', 'canada', c.id, 'confirmed', s, s + interval '30 minutes', tstzrange(s, s + interval '30 minutes'), 'America/Toronto',
 				       gen_random_uuid()::text, sha256(gen_random_uuid()::text::bytea), '\x00'
 				FROM generate_series(1, $2) AS g(n)
 				CROSS JOIN LATERAL (SELECT $3::timestamptz - g.n * interval '30 minutes' AS s) t
 				JOIN LATERAL (SELECT id FROM consultants ORDER BY email OFFSET (g.n % 6) LIMIT 1) c ON true`,
-				lead.ID, history, fixtureNow.Add(-24*time.Hour))
+				lead.ID, history, fixtureNow.Add(-24*time.Hour), lead.LeadID)
 			if err != nil {
 				b.Fatal(err)
 			}
 			f.db.Exec(`ANALYZE bookings`)
-			req := services.SlotRequest{LeadID: lead.ID, From: "2026-12-08", Days: 7}
+			req := services.SlotRequest{InquiryID: lead.ID, From: "2026-12-08", Days: 7}
 			b.ResetTimer()
 			for b.Loop() {
 				slots, _, err := f.bookings.OpenSlots(context.Background(), req)

@@ -59,6 +59,9 @@ func (b *Bookings) Reschedule(ctx context.Context, token string, start time.Time
 	if err := b.changeable(current); err != nil {
 		return Booking{}, err
 	}
+	if err := b.underRescheduleCap(current); err != nil {
+		return Booking{}, err
+	}
 	if start.Equal(current.Start) {
 		return Booking{}, Invalid(map[string]string{"start": "Your consultation is already at that time."})
 	}
@@ -71,9 +74,13 @@ func (b *Bookings) Reschedule(ctx context.Context, token string, start time.Time
 		return Booking{}, b.slotTaken(ctx, current.Team, current.Region, start, current.Timezone)
 	}
 	var moved Booking
+	capped := false
 	err = inTx(ctx, b.db, func(tx *sqlx.Tx) error {
 		locked, err := b.lockChangeable(ctx, tx, current.ID)
 		if err != nil {
+			return err
+		}
+		if err := b.underRescheduleCap(locked); err != nil {
 			return err
 		}
 		if err := moveToFirstFree(ctx, tx, locked.ID, free, start, b.avail.rules.Buffer, b.now()); err != nil {
@@ -88,7 +95,8 @@ func (b *Bookings) Reschedule(ctx context.Context, token string, start time.Time
 		if err := supersedePendingMail(ctx, tx, locked.ID); err != nil {
 			return err
 		}
-		return b.enqueueMoved(ctx, tx, locked, moved, token)
+		capped, err = b.enqueueMoved(ctx, tx, locked, moved, token)
+		return err
 	})
 	if err == errNoConsultantLeft {
 		return Booking{}, b.slotTaken(ctx, current.Team, current.Region, start, current.Timezone)
@@ -96,7 +104,18 @@ func (b *Bookings) Reschedule(ctx context.Context, token string, start time.Time
 	if err == nil {
 		b.mailQueued()
 	}
+	moved.ProspectMailCapped = capped
 	return moved, err
+}
+
+// underRescheduleCap refuses a move past the cap: every move mails the
+// prospect's address, which nobody verified, and the consultant.
+func (b *Bookings) underRescheduleCap(bk Booking) error {
+	if b.cfg.MaxReschedules > 0 && bk.Reschedules >= b.cfg.MaxReschedules {
+		return &Error{Code: CodeConflict, Message: fmt.Sprintf(
+			"This consultation has already been moved %d times, the most we allow online. Reply to your invite and we'll find a time with you.", bk.Reschedules)}
+	}
+	return nil
 }
 
 // lockChangeable locks the booking row and checks, under the lock, that it
@@ -131,7 +150,7 @@ func moveToFirstFree(ctx context.Context, tx *sqlx.Tx, bookingID string, consult
 		}
 		_, err := tx.ExecContext(ctx, `
 			UPDATE bookings SET consultant_id = $2, starts_at = $3, ends_at = $4, blocked = tstzrange($3, $5, '[)'),
-				sequence = sequence + 1, updated_at = $6
+				sequence = sequence + 1, reschedules = reschedules + 1, updated_at = $6
 			WHERE id = $1`, bookingID, cid, start, start.Add(SlotLength), start.Add(SlotLength+buffer), now)
 		if isExclusionViolation(err) {
 			if _, err := tx.ExecContext(ctx, `ROLLBACK TO SAVEPOINT try_move`); err != nil {
@@ -164,6 +183,7 @@ func (b *Bookings) Cancel(ctx context.Context, token, reason string) (Booking, e
 		return Booking{}, err
 	}
 	var cancelled Booking
+	capped := false
 	err = inTx(ctx, b.db, func(tx *sqlx.Tx) error {
 		locked, err := b.lockChangeable(ctx, tx, current.ID)
 		if err != nil {
@@ -180,7 +200,7 @@ func (b *Bookings) Cancel(ctx context.Context, token, reason string) (Booking, e
 		}
 		if _, err := tx.ExecContext(ctx, `
 			UPDATE leads SET status = 'new', updated_at = now() WHERE id = $1 AND status = 'booked'
-			  AND NOT EXISTS (SELECT 1 FROM bookings WHERE lead_id = $1 AND status IN ('held', 'pending_payment', 'confirmed'))`, locked.LeadID); err != nil {
+			  AND NOT EXISTS (SELECT 1 FROM bookings WHERE lead_id = $1 AND `+liveBookingSQL+`)`, locked.LeadID); err != nil {
 			return fmt.Errorf("reopen lead: %w", err)
 		}
 		if err := leadEvent(ctx, tx, locked.LeadID, "booking_cancelled", map[string]string{"booking_id": locked.ID, "start": locked.Start.UTC().Format(time.RFC3339)}); err != nil {
@@ -189,11 +209,13 @@ func (b *Bookings) Cancel(ctx context.Context, token, reason string) (Booking, e
 		if err := supersedePendingMail(ctx, tx, locked.ID); err != nil {
 			return err
 		}
-		return b.enqueueCancelled(ctx, tx, cancelled, token)
+		capped, err = b.enqueueCancelled(ctx, tx, cancelled, token)
+		return err
 	})
 	if err == nil {
 		b.mailQueued()
 	}
+	cancelled.ProspectMailCapped = capped
 	return cancelled, err
 }
 

@@ -46,63 +46,90 @@ func (b *Bookings) InviteICS(ctx context.Context, token string) ([]byte, error) 
 	return InviteICS(d)
 }
 
-func (b *Bookings) enqueueBooked(ctx context.Context, tx *sqlx.Tx, bk Booking, token string) error {
+// enqueueBooked invites both people; it reports whether the prospect's
+// daily mail cap held their invite back.
+func (b *Bookings) enqueueBooked(ctx context.Context, tx *sqlx.Tx, bk Booking, token string) (bool, error) {
 	d, err := b.inviteDetails(bk, token, "REQUEST")
 	if err != nil {
-		return err
+		return false, err
 	}
-	if err := enqueueEmail(ctx, tx, bk.ID, "invite", d, ProspectInviteEmail); err != nil {
-		return err
+	capped, err := b.enqueueProspect(ctx, tx, bk.ID, "invite", d, ProspectInviteEmail)
+	if err != nil {
+		return false, err
 	}
-	return enqueueEmail(ctx, tx, bk.ID, "consultant_notice", d, ConsultantNoticeEmail)
+	return capped, enqueueConsultant(ctx, tx, bk.ID, "consultant_notice", d, ConsultantNoticeEmail)
 }
 
 // enqueueMoved sends the prospect the moved event; a consultant who lost the
-// meeting gets a cancellation and the new one an invitation.
-func (b *Bookings) enqueueMoved(ctx context.Context, tx *sqlx.Tx, from, to Booking, token string) error {
+// meeting gets a cancellation and the new one an invitation. It reports
+// whether the prospect's daily mail cap held their message back.
+func (b *Bookings) enqueueMoved(ctx context.Context, tx *sqlx.Tx, from, to Booking, token string) (bool, error) {
 	d, err := b.inviteDetails(to, token, "REQUEST")
 	if err != nil {
-		return err
+		return false, err
 	}
 	d.Rescheduled = true
-	if err := enqueueEmail(ctx, tx, to.ID, "invite", d, ProspectInviteEmail); err != nil {
-		return err
+	capped, err := b.enqueueProspect(ctx, tx, to.ID, "invite", d, ProspectInviteEmail)
+	if err != nil {
+		return false, err
 	}
 	if from.ConsultantID != to.ConsultantID {
 		old := from
 		old.Sequence = to.Sequence
 		od, err := b.inviteDetails(old, token, "CANCEL")
 		if err != nil {
-			return err
+			return false, err
 		}
-		if err := enqueueEmail(ctx, tx, to.ID, "consultant_cancel", od, ConsultantNoticeEmail); err != nil {
-			return err
+		if err := enqueueConsultant(ctx, tx, to.ID, "consultant_cancel", od, ConsultantNoticeEmail); err != nil {
+			return false, err
 		}
 		d.Rescheduled = false // news to the new consultant
 	}
-	return enqueueEmail(ctx, tx, to.ID, "consultant_notice", d, ConsultantNoticeEmail)
+	return capped, enqueueConsultant(ctx, tx, to.ID, "consultant_notice", d, ConsultantNoticeEmail)
 }
 
-func (b *Bookings) enqueueCancelled(ctx context.Context, tx *sqlx.Tx, bk Booking, token string) error {
+func (b *Bookings) enqueueCancelled(ctx context.Context, tx *sqlx.Tx, bk Booking, token string) (bool, error) {
 	d, err := b.inviteDetails(bk, token, "CANCEL")
 	if err != nil {
-		return err
+		return false, err
 	}
-	if err := enqueueEmail(ctx, tx, bk.ID, "cancel", d, ProspectInviteEmail); err != nil {
-		return err
+	capped, err := b.enqueueProspect(ctx, tx, bk.ID, "cancel", d, ProspectInviteEmail)
+	if err != nil {
+		return false, err
 	}
-	return enqueueEmail(ctx, tx, bk.ID, "consultant_cancel", d, ConsultantNoticeEmail)
+	return capped, enqueueConsultant(ctx, tx, bk.ID, "consultant_cancel", d, ConsultantNoticeEmail)
 }
 
-func enqueueEmail(ctx context.Context, tx *sqlx.Tx, bookingID, kind string, d InviteDetails, build func(InviteDetails) (Email, error)) error {
+// enqueueProspect queues mail to the prospect under the daily cap per address.
+func (b *Bookings) enqueueProspect(ctx context.Context, tx *sqlx.Tx, bookingID, kind string, d InviteDetails, build func(InviteDetails) (Email, error)) (bool, error) {
+	msg, err := renderOutboxMessage(bookingID, kind, d, build)
+	if err != nil {
+		return false, err
+	}
+	msg.Audience, msg.DailyCap = AudienceProspect, b.cfg.ProspectMailPerDay
+	_, capped, err := enqueue(ctx, tx, msg)
+	return capped, err
+}
+
+// enqueueConsultant queues mail to a consultant; it is never capped.
+func enqueueConsultant(ctx context.Context, tx *sqlx.Tx, bookingID, kind string, d InviteDetails, build func(InviteDetails) (Email, error)) error {
+	msg, err := renderOutboxMessage(bookingID, kind, d, build)
+	if err != nil {
+		return err
+	}
+	msg.Audience = AudienceConsultant
+	_, err = Enqueue(ctx, tx, msg)
+	return err
+}
+
+func renderOutboxMessage(bookingID, kind string, d InviteDetails, build func(InviteDetails) (Email, error)) (OutboxMessage, error) {
 	email, err := build(d)
 	if err != nil {
-		return fmt.Errorf("build %s email: %w", kind, err)
+		return OutboxMessage{}, fmt.Errorf("build %s email: %w", kind, err)
 	}
 	raw, err := RenderEmail(email)
 	if err != nil {
-		return fmt.Errorf("render %s email: %w", kind, err)
+		return OutboxMessage{}, fmt.Errorf("render %s email: %w", kind, err)
 	}
-	_, err = Enqueue(ctx, tx, OutboxMessage{Kind: kind, BookingID: bookingID, To: email.To.Email, Subject: email.Subject, Message: raw})
-	return err
+	return OutboxMessage{Kind: kind, BookingID: bookingID, To: email.To.Email, Subject: email.Subject, Message: raw}, nil
 }

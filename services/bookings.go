@@ -20,10 +20,15 @@ const (
 	StatusExpired        = "expired"
 )
 
+// liveBookingSQL is the condition, on a row of bookings, of a booking that
+// holds its slot; the exclusion constraint in the migrations says the same.
+const liveBookingSQL = `status IN ('held', 'pending_payment', 'confirmed')`
+
 // Booking is a consultation with everything pages and emails show about it.
 type Booking struct {
 	ID              string       `db:"id"`
 	LeadID          string       `db:"lead_id"`
+	InquiryID       string       `db:"inquiry_id"`
 	ConsultantID    string       `db:"consultant_id"`
 	Status          string       `db:"status"`
 	Start           time.Time    `db:"starts_at"`
@@ -31,6 +36,7 @@ type Booking struct {
 	Timezone        string       `db:"timezone"`
 	UID             string       `db:"uid"`
 	Sequence        int          `db:"sequence"`
+	Reschedules     int          `db:"reschedules"`
 	CancelledAt     sql.NullTime `db:"cancelled_at"`
 	CreatedAt       time.Time    `db:"created_at"`
 	ConsultantName  string       `db:"consultant_name"`
@@ -42,15 +48,18 @@ type Booking struct {
 	LeadCompany     string       `db:"lead_company"`
 	Team            string       `db:"team"`
 	Region          string       `db:"region"`
-	tokenSealed     []byte
+	// ProspectMailCapped is set on a booking just changed when the daily
+	// mail cap held the prospect's message back.
+	ProspectMailCapped bool `db:"-"`
+	tokenSealed        []byte
 }
 
 const bookingSelect = `
-	SELECT b.id, b.lead_id, b.consultant_id, b.status, b.starts_at, b.ends_at, b.timezone, b.uid, b.sequence,
-	       b.cancelled_at, b.created_at, b.manage_token_sealed,
+	SELECT b.id, b.lead_id, b.inquiry_id, b.consultant_id, b.status, b.starts_at, b.ends_at, b.timezone, b.uid, b.sequence,
+	       b.reschedules, b.cancelled_at, b.created_at, b.manage_token_sealed, b.team, b.region,
 	       c.name AS consultant_name, c.email AS consultant_email, c.timezone AS consultant_timezone, c.meeting_url,
-	       l.name AS lead_name, l.email AS lead_email, l.company AS lead_company, l.team, l.region
-	FROM bookings b JOIN consultants c ON c.id = b.consultant_id JOIN leads l ON l.id = b.lead_id`
+	       i.name AS lead_name, i.email AS lead_email, i.company AS lead_company
+	FROM bookings b JOIN consultants c ON c.id = b.consultant_id JOIN inquiries i ON i.id = b.inquiry_id`
 
 type bookingRow struct {
 	Booking
@@ -70,6 +79,11 @@ type BookingsConfig struct {
 	// MailQueued, when set, is called after a commit that queued mail, so
 	// the mailer can send it at once.
 	MailQueued func()
+	// MaxReschedules caps the moves of one booking through its manage link.
+	MaxReschedules int
+	// ProspectMailPerDay caps the mail one prospect address gets in 24
+	// hours; nobody verified that address. 0: no cap.
+	ProspectMailPerDay int
 }
 
 // Bookings books, moves and cancels consultations.
@@ -101,51 +115,55 @@ type SlotTaken struct {
 
 func (e *SlotTaken) Error() string { return "slot taken" }
 
-// NewBooking is a prospect's choice of start.
+// NewBooking is a prospect's choice of start for their inquiry.
 type NewBooking struct {
-	LeadID   string
-	Start    time.Time
-	Timezone string // optional: a zone of the lead's region to show times in
+	InquiryID string
+	Start     time.Time
+	Timezone  string // optional: a zone of the inquiry's region to show times in
 }
 
-type bookingLead struct {
-	ID       string `db:"id"`
-	Team     string `db:"team"`
-	Region   string `db:"region"`
-	Timezone string `db:"timezone"`
-	Status   string `db:"status"`
-}
-
-// Book gives the lead the chosen start with the fairest free consultant of
-// its team and region. The exclusion constraint settles races: a writer that
-// loses tries the next free consultant, and with none left gets SlotTaken.
+// Book gives the inquiry the chosen start with the fairest free consultant
+// of its team and region. The exclusion constraint settles races: a writer
+// that loses tries the next free consultant, and with none left gets
+// SlotTaken. When the person already holds an upcoming consultation, no
+// second one is made: the address on file is sent its manage link and the
+// caller gets ErrExistingBookingMailed, which says nothing more.
 func (b *Bookings) Book(ctx context.Context, in NewBooking) (Booking, string, error) {
-	lead, err := b.lead(ctx, in.LeadID)
+	inq, err := getInquiry(ctx, b.db, in.InquiryID)
 	if err != nil {
 		return Booking{}, "", err
 	}
-	zone := lead.Timezone
+	if inq.ExistingBookingMailed() {
+		return Booking{}, "", ErrExistingBookingMailed
+	}
+	zone := inq.Timezone
 	if in.Timezone != "" && in.Timezone != zone {
-		if !ZoneInRegion(lead.Region, in.Timezone) {
-			return Booking{}, "", Invalid(map[string]string{"timezone": "Choose a time zone in " + RegionLabel(lead.Region) + "."})
+		if !ZoneInRegion(inq.Region, in.Timezone) {
+			return Booking{}, "", Invalid(map[string]string{"timezone": "Choose a time zone in " + RegionLabel(inq.Region) + "."})
 		}
 		zone = in.Timezone
 	}
-	free, err := b.freeConsultants(ctx, lead.Team, lead.Region, in.Start, "")
+	free, err := b.freeConsultants(ctx, inq.Team, inq.Region, in.Start, "")
 	if err != nil {
 		return Booking{}, "", err
 	}
 	if len(free) == 0 {
-		return Booking{}, "", b.slotTaken(ctx, lead.Team, lead.Region, in.Start, zone)
+		return Booking{}, "", b.slotTaken(ctx, inq.Team, inq.Region, in.Start, zone)
 	}
 	token, hash := newToken()
 	var id string
+	var capped, mailedExisting bool
 	err = inTx(ctx, b.db, func(tx *sqlx.Tx) error {
-		if err := lockLeadForBooking(ctx, tx, lead.ID, b.now()); err != nil {
+		upcoming, err := lockLeadForBooking(ctx, tx, inq.LeadID, b.now())
+		if err != nil {
 			return err
 		}
+		if upcoming != "" {
+			mailedExisting = true
+			return b.mailExistingBooking(ctx, tx, inq.ID, upcoming)
+		}
 		if id, err = insertFirstFree(ctx, tx, free, newBookingRow{
-			LeadID: lead.ID, Start: in.Start, Now: b.now(), Buffer: b.avail.rules.Buffer, Timezone: zone,
+			Inquiry: inq, Start: in.Start, Now: b.now(), Buffer: b.avail.rules.Buffer, Timezone: zone,
 			UIDDomain: b.cfg.UIDDomain, TokenHash: hash, TokenSealed: b.sealer.seal(token),
 		}); err != nil {
 			return err
@@ -157,33 +175,38 @@ func (b *Bookings) Book(ctx context.Context, in NewBooking) (Booking, string, er
 		if err := markLeadBooked(ctx, tx, booking); err != nil {
 			return err
 		}
-		return b.enqueueBooked(ctx, tx, booking, token)
+		capped, err = b.enqueueBooked(ctx, tx, booking, token)
+		return err
 	})
 	if errors.Is(err, errNoConsultantLeft) {
-		return Booking{}, "", b.slotTaken(ctx, lead.Team, lead.Region, in.Start, zone)
+		return Booking{}, "", b.slotTaken(ctx, inq.Team, inq.Region, in.Start, zone)
 	}
 	if err != nil {
 		return Booking{}, "", err
 	}
-	b.funnel.Count(StageBooked)
 	b.mailQueued()
+	if mailedExisting {
+		return Booking{}, "", ErrExistingBookingMailed
+	}
+	b.funnel.Count(StageBooked)
 	booking, err := getBooking(ctx, b.db, "b.id = $1", id)
+	booking.ProspectMailCapped = capped
 	return booking, token, err
 }
 
-func (b *Bookings) lead(ctx context.Context, id string) (bookingLead, error) {
-	var l bookingLead
-	if !ValidUUID(id) {
-		return l, ErrNotFound
-	}
-	err := b.db.GetContext(ctx, &l, `SELECT id, team, region, timezone, status FROM leads WHERE id = $1`, id)
-	if errors.Is(err, sql.ErrNoRows) {
-		return l, ErrNotFound
-	}
+// CheckStart says whether a prospect may pick start for team and region
+// now: Invalid when it is not a time the service offers (off the grid, past,
+// beyond the horizon, outside everyone's hours), SlotTaken when it is but
+// nobody is free then. exclude is a booking being moved, or "".
+func (b *Bookings) CheckStart(ctx context.Context, team, region string, start time.Time, exclude, zone string) error {
+	free, err := b.freeConsultants(ctx, team, region, start, exclude)
 	if err != nil {
-		return l, fmt.Errorf("lead for booking: %w", err)
+		return err
 	}
-	return l, nil
+	if len(free) == 0 {
+		return b.slotTaken(ctx, team, region, start, zone)
+	}
+	return nil
 }
 
 // freeConsultants checks the start is one the service offers and returns
@@ -210,7 +233,7 @@ func (b *Bookings) fairOrder(ctx context.Context, ids []string) ([]string, error
 		SELECT c.id FROM consultants c
 		LEFT JOIN LATERAL (
 			SELECT count(*) FILTER (WHERE created_at > $2::timestamptz - interval '30 days') AS recent, max(created_at) AS last
-			FROM bookings WHERE consultant_id = c.id AND status IN ('held', 'pending_payment', 'confirmed')
+			FROM bookings WHERE consultant_id = c.id AND `+liveBookingSQL+`
 		) load ON true
 		WHERE c.id = ANY ($1)
 		ORDER BY load.recent, load.last NULLS FIRST, c.email`, pq.StringArray(ids), b.now())
@@ -242,7 +265,7 @@ func (b *Bookings) slotTaken(ctx context.Context, team, region string, start tim
 var errNoConsultantLeft = errors.New("every free consultant was taken meanwhile")
 
 type newBookingRow struct {
-	LeadID      string
+	Inquiry     Inquiry
 	Now         time.Time
 	Start       time.Time
 	Buffer      time.Duration
@@ -261,11 +284,12 @@ func insertFirstFree(ctx context.Context, tx *sqlx.Tx, consultants []string, row
 		}
 		var id string
 		err := tx.QueryRowxContext(ctx, `
-			INSERT INTO bookings (lead_id, consultant_id, status, starts_at, ends_at, blocked, timezone, uid,
+			INSERT INTO bookings (lead_id, inquiry_id, team, region, consultant_id, status, starts_at, ends_at, blocked, timezone, uid,
 				manage_token_hash, manage_token_sealed, created_at, updated_at)
-			VALUES ($1, $2, 'confirmed', $3, $4, tstzrange($3, $5, '[)'), $6, gen_random_uuid()::text || '@' || $7, $8, $9, $10, $10)
+			VALUES ($1, $2, $3, $4, $5, 'confirmed', $6, $7, tstzrange($6, $8, '[)'), $9, gen_random_uuid()::text || '@' || $10, $11, $12, $13, $13)
 			RETURNING id`,
-			row.LeadID, cid, row.Start, row.Start.Add(SlotLength), row.Start.Add(SlotLength+row.Buffer),
+			row.Inquiry.LeadID, row.Inquiry.ID, row.Inquiry.Team, row.Inquiry.Region, cid,
+			row.Start, row.Start.Add(SlotLength), row.Start.Add(SlotLength+row.Buffer),
 			row.Timezone, row.UIDDomain, row.TokenHash, row.TokenSealed, row.Now,
 		).Scan(&id)
 		if isExclusionViolation(err) {
@@ -282,27 +306,30 @@ func insertFirstFree(ctx context.Context, tx *sqlx.Tx, consultants []string, row
 	return "", errNoConsultantLeft
 }
 
-func isExclusionViolation(err error) bool {
-	var pqErr *pq.Error
-	return errors.As(err, &pqErr) && pqErr.Code == "23P01"
+// lockLeadForBooking serialises bookings of one lead (one person) and
+// returns the id of its upcoming consultation, if any: a person holds one at
+// a time, and the manage link moves it.
+func lockLeadForBooking(ctx context.Context, tx *sqlx.Tx, leadID string, now time.Time) (string, error) {
+	if _, err := tx.ExecContext(ctx, `SELECT 1 FROM leads WHERE id = $1 FOR UPDATE`, leadID); err != nil {
+		return "", fmt.Errorf("lock lead: %w", err)
+	}
+	return upcomingBooking(ctx, tx, leadID, now)
 }
 
-// lockLeadForBooking serialises bookings of one lead and allows one upcoming
-// consultation at a time; the manage link moves it.
-func lockLeadForBooking(ctx context.Context, tx *sqlx.Tx, leadID string, now time.Time) error {
-	var upcoming int
-	if _, err := tx.ExecContext(ctx, `SELECT 1 FROM leads WHERE id = $1 FOR UPDATE`, leadID); err != nil {
-		return fmt.Errorf("lock lead: %w", err)
-	}
-	err := tx.GetContext(ctx, &upcoming, `
-		SELECT count(*) FROM bookings WHERE lead_id = $1 AND status IN ('held', 'pending_payment', 'confirmed') AND ends_at > $2`, leadID, now)
+// upcomingBooking returns the id of the lead's live booking that has not
+// ended, or "".
+func upcomingBooking(ctx context.Context, tx *sqlx.Tx, leadID string, now time.Time) (string, error) {
+	var ids []string
+	err := tx.SelectContext(ctx, &ids, `
+		SELECT id FROM bookings WHERE lead_id = $1 AND `+liveBookingSQL+` AND ends_at > $2
+		ORDER BY starts_at LIMIT 1`, leadID, now)
 	if err != nil {
-		return fmt.Errorf("upcoming bookings: %w", err)
+		return "", fmt.Errorf("upcoming bookings: %w", err)
 	}
-	if upcoming > 0 {
-		return Conflict("You already have a consultation booked. Use the link in your confirmation email to move or cancel it.")
+	if len(ids) == 0 {
+		return "", nil
 	}
-	return nil
+	return ids[0], nil
 }
 
 func markLeadBooked(ctx context.Context, tx *sqlx.Tx, bk Booking) error {

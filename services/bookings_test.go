@@ -47,16 +47,24 @@ func newBookingFixture(t testing.TB, buffer time.Duration) bookingFixture {
 	f := bookingFixture{leadFixture: newLeadFixture(t), clock: &bookingClock{t: fixtureNow}}
 	f.toronto, _ = time.LoadLocation("America/Toronto")
 	f.consultants = services.NewConsultants(f.db)
-	avail := services.NewAvailability(f.db, services.BookingRules{Buffer: buffer, MinNotice: 4 * time.Hour, HorizonDays: 30}, f.clock.Now)
+	f.bookings = newTestBookings(t, f.db, f.funnel, services.BookingRules{Buffer: buffer, MinNotice: 4 * time.Hour, HorizonDays: 30}, services.BookingsConfig{}, f.clock.Now)
+	f.leads = services.NewLeads(f.db, f.funnel, f.bookings)
+	return f
+}
+
+// newTestBookings is the booking service as the tests use it; cfg fills in
+// the links and organizer it leaves empty.
+func newTestBookings(t testing.TB, db *sqlx.DB, funnel *services.Funnel, rules services.BookingRules, cfg services.BookingsConfig, now func() time.Time) *services.Bookings {
+	t.Helper()
 	sealer, err := services.NewTokenSealer("test-secret")
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.bookings = services.NewBookings(f.db, avail, f.funnel, sealer, services.BookingsConfig{
-		BaseURL: "https://consult.example.com", UIDDomain: "consult.example.com",
-		Organizer: services.Person{Name: "Stackpoint Consulting", Email: "consult@consult.example.com"},
-	}, f.clock.Now)
-	return f
+	if cfg.BaseURL == "" {
+		cfg.BaseURL, cfg.UIDDomain = "https://consult.example.com", "consult.example.com"
+		cfg.Organizer = services.Person{Name: "Stackpoint Consulting", Email: "consult@consult.example.com"}
+	}
+	return services.NewBookings(db, services.NewAvailability(db, rules, now), funnel, sealer, cfg, now)
 }
 
 func (f bookingFixture) mustConsultant(t testing.TB, email, team, zone string, hours ...string) services.Consultant {
@@ -76,7 +84,7 @@ func (f bookingFixture) mustConsultant(t testing.TB, email, team, zone string, h
 }
 
 // mustLead makes a Canadian lead in Toronto routed to the given team.
-func (f bookingFixture) mustLead(t testing.TB, email, team string) services.Lead {
+func (f bookingFixture) mustLead(t testing.TB, email, team string) services.Inquiry {
 	t.Helper()
 	pick := func(q services.Question) string {
 		best := q.Options[0]
@@ -94,7 +102,7 @@ func (f bookingFixture) mustLead(t testing.TB, email, team string) services.Lead
 	}
 	in := validLead(a.ID)
 	in.Email, in.Timezone = email, "America/Toronto"
-	lead, _, err := f.leads.Capture(context.Background(), in)
+	lead, err := f.leads.Capture(context.Background(), in)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,7 +131,7 @@ func TestBookCreatesBookingInvitesAndMarksLead(t *testing.T) {
 	lead := f.mustLead(t, "pat@acme.example.com", "django")
 	ctx := context.Background()
 
-	bk, token, err := f.bookings.Book(ctx, services.NewBooking{LeadID: lead.ID, Start: f.at(8, 10, 0)})
+	bk, token, err := f.bookings.Book(ctx, services.NewBooking{InquiryID: lead.ID, Start: f.at(8, 10, 0)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,11 +153,11 @@ func TestBookCreatesBookingInvitesAndMarksLead(t *testing.T) {
 		t.Fatalf("outbox = %s", got)
 	}
 	var status, consultant string
-	f.db.QueryRow(`SELECT status, consultant_id FROM leads WHERE id = $1`, lead.ID).Scan(&status, &consultant)
+	f.db.QueryRow(`SELECT status, consultant_id FROM leads WHERE id = $1`, lead.LeadID).Scan(&status, &consultant)
 	if status != "booked" || consultant != ana.ID {
 		t.Fatalf("lead status %s consultant %s", status, consultant)
 	}
-	if _, _, err := f.bookings.Book(ctx, services.NewBooking{LeadID: lead.ID, Start: f.at(8, 11, 0)}); services.ErrorCode(err) != services.CodeConflict {
+	if _, _, err := f.bookings.Book(ctx, services.NewBooking{InquiryID: lead.ID, Start: f.at(8, 11, 0)}); services.ErrorCode(err) != services.CodeEmailSent {
 		t.Fatalf("second booking for the same lead: %v, want conflict", err)
 	}
 }
@@ -168,14 +176,14 @@ func TestBookRefusesStartsNotOffered(t *testing.T) {
 	}
 	for name, start := range tests {
 		t.Run(name, func(t *testing.T) {
-			_, _, err := f.bookings.Book(context.Background(), services.NewBooking{LeadID: lead.ID, Start: start})
+			_, _, err := f.bookings.Book(context.Background(), services.NewBooking{InquiryID: lead.ID, Start: start})
 			var e *services.Error
 			if !errors.As(err, &e) || e.Code != services.CodeInvalid || e.Fields["start"] == "" {
 				t.Fatalf("error = %v, want invalid start", err)
 			}
 		})
 	}
-	if _, _, err := f.bookings.Book(context.Background(), services.NewBooking{LeadID: lead.ID, Start: f.at(7, 12, 0)}); err != nil {
+	if _, _, err := f.bookings.Book(context.Background(), services.NewBooking{InquiryID: lead.ID, Start: f.at(7, 12, 0)}); err != nil {
 		t.Fatalf("the first slot after the notice: %v", err)
 	}
 }
@@ -188,7 +196,7 @@ func TestBookSpreadsWorkFairlyAndReportsTakenSlots(t *testing.T) {
 	got := map[string]int{}
 	for i, email := range []string{"l1@acme.example.com", "l2@acme.example.com", "l3@acme.example.com", "l4@acme.example.com"} {
 		lead := f.mustLead(t, email, "django")
-		bk, _, err := f.bookings.Book(ctx, services.NewBooking{LeadID: lead.ID, Start: f.at(8+i, 10, 0)})
+		bk, _, err := f.bookings.Book(ctx, services.NewBooking{InquiryID: lead.ID, Start: f.at(8+i, 10, 0)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -200,18 +208,18 @@ func TestBookSpreadsWorkFairlyAndReportsTakenSlots(t *testing.T) {
 	}
 	// Both are busy at 10:00 on the 8th after two more bookings there.
 	l5, l6, l7 := f.mustLead(t, "l5@acme.example.com", "django"), f.mustLead(t, "l6@acme.example.com", "django"), f.mustLead(t, "l7@acme.example.com", "django")
-	first, _, err := f.bookings.Book(ctx, services.NewBooking{LeadID: l5.ID, Start: f.at(14, 10, 0)})
+	first, _, err := f.bookings.Book(ctx, services.NewBooking{InquiryID: l5.ID, Start: f.at(14, 10, 0)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	second, _, err := f.bookings.Book(ctx, services.NewBooking{LeadID: l6.ID, Start: f.at(14, 10, 0)})
+	second, _, err := f.bookings.Book(ctx, services.NewBooking{InquiryID: l6.ID, Start: f.at(14, 10, 0)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if first.ConsultantID == second.ConsultantID {
 		t.Fatal("two bookings at one start went to the same consultant")
 	}
-	_, _, err = f.bookings.Book(ctx, services.NewBooking{LeadID: l7.ID, Start: f.at(14, 10, 0)})
+	_, _, err = f.bookings.Book(ctx, services.NewBooking{InquiryID: l7.ID, Start: f.at(14, 10, 0)})
 	var taken *services.SlotTaken
 	if !errors.As(err, &taken) || len(taken.Next) == 0 || !taken.Next[0].Start.Equal(f.at(14, 10, 30)) {
 		t.Fatalf("third booking at a full start: %v, want SlotTaken offering 10:30", err)
@@ -224,9 +232,9 @@ func TestDatabaseForbidsOverlapForEveryWriter(t *testing.T) {
 	lead := f.mustLead(t, "pat@acme.example.com", "django")
 	insert := func(start time.Time, status string) error {
 		_, err := f.db.Exec(`
-			INSERT INTO bookings (lead_id, consultant_id, status, starts_at, ends_at, blocked, timezone, uid, manage_token_hash, manage_token_sealed)
-			VALUES ($1, $2, $3, $4, $5, tstzrange($4, $5, '[)'), 'America/Toronto', gen_random_uuid()::text, sha256(gen_random_uuid()::text::bytea), '\x00')`,
-			lead.ID, c.ID, status, start, start.Add(30*time.Minute))
+			INSERT INTO bookings (lead_id, inquiry_id, team, region, consultant_id, status, starts_at, ends_at, blocked, timezone, uid, manage_token_hash, manage_token_sealed)
+			VALUES ($1, $6, 'django', 'canada', $2, $3, $4, $5, tstzrange($4, $5, '[)'), 'America/Toronto', gen_random_uuid()::text, sha256(gen_random_uuid()::text::bytea), '\x00')`,
+			lead.LeadID, c.ID, status, start, start.Add(30*time.Minute), lead.ID)
 		return err
 	}
 	if err := insert(f.at(8, 10, 0), "confirmed"); err != nil {
@@ -247,10 +255,10 @@ func TestBufferKeepsTimeAfterMeetings(t *testing.T) {
 	f := newBookingFixture(t, 15*time.Minute)
 	f.mustConsultant(t, "ana@consult.example.com", "django", "America/Toronto", "mon-fri 09:00-17:00")
 	ctx := context.Background()
-	if _, _, err := f.bookings.Book(ctx, services.NewBooking{LeadID: f.mustLead(t, "a@acme.example.com", "django").ID, Start: f.at(8, 10, 0)}); err != nil {
+	if _, _, err := f.bookings.Book(ctx, services.NewBooking{InquiryID: f.mustLead(t, "a@acme.example.com", "django").ID, Start: f.at(8, 10, 0)}); err != nil {
 		t.Fatal(err)
 	}
-	_, _, err := f.bookings.Book(ctx, services.NewBooking{LeadID: f.mustLead(t, "b@acme.example.com", "django").ID, Start: f.at(8, 10, 30)})
+	_, _, err := f.bookings.Book(ctx, services.NewBooking{InquiryID: f.mustLead(t, "b@acme.example.com", "django").ID, Start: f.at(8, 10, 30)})
 	var taken *services.SlotTaken
 	if !errors.As(err, &taken) || !taken.Next[0].Start.Equal(f.at(8, 11, 0)) {
 		t.Fatalf("10:30 right after a 10:00 meeting with a 15 minute buffer: %v", err)
@@ -262,7 +270,7 @@ func TestRescheduleAndCancel(t *testing.T) {
 	ana := f.mustConsultant(t, "ana@consult.example.com", "django", "America/Toronto", "mon-fri 09:00-17:00")
 	ben := f.mustConsultant(t, "ben@consult.example.com", "django", "America/Toronto", "mon-fri 09:00-17:00")
 	ctx := context.Background()
-	bk, token, err := f.bookings.Book(ctx, services.NewBooking{LeadID: f.mustLead(t, "pat@acme.example.com", "django").ID, Start: f.at(8, 10, 0)})
+	bk, token, err := f.bookings.Book(ctx, services.NewBooking{InquiryID: f.mustLead(t, "pat@acme.example.com", "django").ID, Start: f.at(8, 10, 0)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -328,7 +336,7 @@ func TestNoChangesOnceTheMeetingStarted(t *testing.T) {
 	f := newBookingFixture(t, 0)
 	f.mustConsultant(t, "ana@consult.example.com", "django", "America/Toronto", "mon-fri 09:00-17:00")
 	ctx := context.Background()
-	_, token, err := f.bookings.Book(ctx, services.NewBooking{LeadID: f.mustLead(t, "pat@acme.example.com", "django").ID, Start: f.at(8, 10, 0)})
+	_, token, err := f.bookings.Book(ctx, services.NewBooking{InquiryID: f.mustLead(t, "pat@acme.example.com", "django").ID, Start: f.at(8, 10, 0)})
 	if err != nil {
 		t.Fatal(err)
 	}

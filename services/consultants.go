@@ -179,19 +179,3 @@ func replaceHours(ctx context.Context, tx *sqlx.Tx, consultantID string, hours [
 func (s *Consultants) inTx(ctx context.Context, fn func(*sqlx.Tx) error) error {
 	return inTx(ctx, s.db, fn)
 }
-
-// inTx runs fn in a transaction, committing only when fn succeeds.
-func inTx(ctx context.Context, db *sqlx.DB, fn func(*sqlx.Tx) error) error {
-	tx, err := db.BeginTxx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("begin: %w", err)
-	}
-	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
-	if err := fn(tx); err != nil {
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", err)
-	}
-	return nil
-}

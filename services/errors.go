@@ -4,9 +4,6 @@ package services
 
 import (
 	"errors"
-	"fmt"
-
-	"github.com/lib/pq"
 )
 
 // Error codes a caller can act on; anything else is an internal error.
@@ -54,24 +51,4 @@ func ErrorCode(err error) string {
 		return e.Code
 	}
 	return ""
-}
-
-// pgErrorCodes maps PostgreSQL SQLSTATEs to service codes.
-var pgErrorCodes = map[string]string{
-	"23505": CodeConflict, // unique_violation
-	"23P01": CodeConflict, // exclusion_violation
-	"23503": CodeInvalid,  // foreign_key_violation
-	"23514": CodeInvalid,  // check_violation
-}
-
-// translatePQ turns constraint violations into service errors carrying msg,
-// and wraps anything else with context.
-func translatePQ(err error, msg, context string) error {
-	var pqErr *pq.Error
-	if errors.As(err, &pqErr) {
-		if code, ok := pgErrorCodes[string(pqErr.Code)]; ok {
-			return &Error{Code: code, Message: msg}
-		}
-	}
-	return fmt.Errorf("%s: %w", context, err)
 }

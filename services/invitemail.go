@@ -61,6 +61,18 @@ func ReminderEmail(d InviteDetails) (Email, error) {
 	return Email{From: d.Organizer, To: d.Prospect, Subject: mailHeaderText(subject), Text: text, HTML: html, Date: d.Stamp}, nil
 }
 
+// ExistingBookingEmail tells the address on file that it already holds an
+// upcoming consultation and how to manage it. It names no one: the request
+// that caused it may have come from a stranger who typed the address.
+func ExistingBookingEmail(d InviteDetails) (Email, error) {
+	text, html, err := renderInviteBodies("existing", d.mailData(d.ProspectTZ))
+	if err != nil {
+		return Email{}, fmt.Errorf("existing booking email: %w", err)
+	}
+	subject := "Your upcoming consultation with " + d.Organizer.Name
+	return Email{From: d.Organizer, To: d.Prospect, Subject: mailHeaderText(subject), Text: text, HTML: html, Date: d.Stamp}, nil
+}
+
 // InviteICS is the .ics of the event, the same bytes the email carries (for the download link).
 func InviteICS(d InviteDetails) ([]byte, error) {
 	if err := d.check(); err != nil {
@@ -152,8 +164,10 @@ func (d InviteDetails) prospectSubject() string {
 	return "Your " + what + ": " + when
 }
 
+// consultantSubject carries no text a prospect typed: a subject is what a
+// mail client shows before anyone opens the message.
 func (d InviteDetails) consultantSubject() string {
-	rest := d.prospectLabel() + ", " + teamDisplayName(d.Team) + ", " + shortMeetingTime(d.Start, d.ConsultantTZ)
+	rest := teamDisplayName(d.Team) + " consultation, " + shortMeetingTime(d.Start, d.ConsultantTZ)
 	switch {
 	case d.Method == MethodCancel:
 		return "Cancelled: " + rest

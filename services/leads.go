@@ -57,14 +57,18 @@ type NewLead struct {
 	UserAgent    string
 }
 
-// Leads captures and reads leads.
+// Leads captures and reads leads and their inquiries.
 type Leads struct {
-	db     *sqlx.DB
-	funnel *Funnel
+	db       *sqlx.DB
+	funnel   *Funnel
+	bookings *Bookings
 }
 
-// NewLeads returns the lead service.
-func NewLeads(db *sqlx.DB, funnel *Funnel) *Leads { return &Leads{db: db, funnel: funnel} }
+// NewLeads returns the lead service; bookings answers a person who asks
+// again while a consultation is upcoming.
+func NewLeads(db *sqlx.DB, funnel *Funnel, bookings *Bookings) *Leads {
+	return &Leads{db: db, funnel: funnel, bookings: bookings}
+}
 
 func (in *NewLead) normalize() error {
 	if in.Website != "" {
@@ -124,17 +128,22 @@ func validEmail(s string) bool {
 	return strings.Contains(domain, ".") && !strings.HasSuffix(domain, ".") && !strings.HasPrefix(domain, ".")
 }
 
-// Capture stores the lead from a finished assessment. The same email (any
-// case) updates the existing lead and attaches the new assessment to it.
-// It reports whether the lead is new.
-func (s *Leads) Capture(ctx context.Context, in NewLead) (Lead, bool, error) {
+// Capture records a submission of the contact form. The first one for an
+// email (any case) creates the lead from its details; every later one is
+// kept as its own inquiry beside the lead and changes nothing on it: not the
+// contact details, the consent, the team nor any booking. When the person
+// already holds an upcoming consultation, the address on file is sent its
+// manage link and the inquiry's pages say only that an email went out. The
+// answer is the inquiry either way, so it never tells whether the email was
+// known.
+func (s *Leads) Capture(ctx context.Context, in NewLead) (Inquiry, error) {
 	if err := in.normalize(); err != nil {
-		return Lead{}, false, err
+		return Inquiry{}, err
 	}
-	var lead Lead
-	var created bool
+	var inq Inquiry
+	mailed := false
 	err := inTx(ctx, s.db, func(tx *sqlx.Tx) error {
-		a, err := lockAssessment(ctx, tx, in.AssessmentID)
+		a, err := readAssessment(ctx, tx, in.AssessmentID)
 		if err != nil {
 			return err
 		}
@@ -142,40 +151,52 @@ func (s *Leads) Capture(ctx context.Context, in NewLead) (Lead, bool, error) {
 		if in.Attribution != nil && (len(in.Attribution.UTM) > 0 || in.Attribution.Referrer != "") {
 			attr = in.Attribution.clean()
 		}
-		lead, created, err = upsertLead(ctx, tx, in, a.team, attr)
+		leadID, created, err := ensureLead(ctx, tx, in, a.team, attr)
 		if err != nil {
 			return err
 		}
-		if a.leadID.Valid && a.leadID.String != lead.ID {
-			return Conflict("This assessment was already sent with another email address. Please take the assessment again.")
+		if inq, err = insertInquiry(ctx, tx, leadID, in, a.team, attr); err != nil {
+			return err
 		}
-		return recordCapture(ctx, tx, in, lead, created)
+		if err := recordCapture(ctx, tx, in, inq, created); err != nil {
+			return err
+		}
+		if created {
+			return nil
+		}
+		upcoming, err := upcomingBooking(ctx, tx, leadID, s.bookings.now())
+		if err != nil || upcoming == "" {
+			return err
+		}
+		mailed = true
+		return s.bookings.mailExistingBooking(ctx, tx, inq.ID, upcoming)
 	})
 	if err != nil {
-		return Lead{}, false, err
+		return Inquiry{}, err
 	}
-	if created {
-		s.funnel.Count(StageLeadCreated)
+	s.funnel.Count(StageLeadCreated)
+	if mailed {
+		s.bookings.mailQueued()
+		return getInquiry(ctx, s.db, inq.ID)
 	}
-	return lead, created, nil
+	return inq, nil
 }
 
-type lockedAssessment struct {
+type submittedAssessment struct {
 	team        string
-	leadID      sql.NullString
 	attribution Attribution
 }
 
-func lockAssessment(ctx context.Context, tx *sqlx.Tx, id string) (lockedAssessment, error) {
-	var a lockedAssessment
+func readAssessment(ctx context.Context, tx *sqlx.Tx, id string) (submittedAssessment, error) {
+	var a submittedAssessment
 	var utm []byte
-	err := tx.QueryRowxContext(ctx, `SELECT team, lead_id, utm, referrer FROM assessments WHERE id = $1 FOR UPDATE`, id).
-		Scan(&a.team, &a.leadID, &utm, &a.attribution.Referrer)
+	err := tx.QueryRowxContext(ctx, `SELECT team, utm, referrer FROM assessments WHERE id = $1`, id).
+		Scan(&a.team, &utm, &a.attribution.Referrer)
 	if errors.Is(err, sql.ErrNoRows) {
 		return a, Invalid(map[string]string{"assessment_id": "That assessment does not exist; please take it again."})
 	}
 	if err != nil {
-		return a, fmt.Errorf("lock assessment: %w", err)
+		return a, fmt.Errorf("read assessment: %w", err)
 	}
 	if err := json.Unmarshal(utm, &a.attribution.UTM); err != nil {
 		return a, fmt.Errorf("decode utm: %w", err)
@@ -183,31 +204,35 @@ func lockAssessment(ctx context.Context, tx *sqlx.Tx, id string) (lockedAssessme
 	return a, nil
 }
 
-func upsertLead(ctx context.Context, tx *sqlx.Tx, in NewLead, team string, attr Attribution) (Lead, bool, error) {
+// ensureLead returns the lead of the email, creating it from this
+// submission when there is none. An existing lead is only locked, never
+// changed, so concurrent submissions for one email queue behind each other.
+func ensureLead(ctx context.Context, tx *sqlx.Tx, in NewLead, team string, attr Attribution) (string, bool, error) {
 	utm, _ := json.Marshal(attr.UTM)
-	var row struct {
-		Lead
-		Created bool `db:"created"`
-	}
-	err := tx.QueryRowxContext(ctx, `
+	var ids []string
+	err := tx.SelectContext(ctx, &ids, `
 		INSERT INTO leads (name, email, company, region, timezone, message, team, utm, referrer)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-		ON CONFLICT (lower(email)) DO UPDATE SET
-			name = EXCLUDED.name, company = EXCLUDED.company, region = EXCLUDED.region,
-			timezone = EXCLUDED.timezone, team = EXCLUDED.team,
-			message = CASE WHEN EXCLUDED.message <> '' THEN EXCLUDED.message ELSE leads.message END,
-			updated_at = now()
-		RETURNING `+leadColumns+`, (xmax = 0) AS created`,
-		in.Name, in.Email, in.Company, in.Region, in.Timezone, in.Message, team, utm, attr.Referrer,
-	).StructScan(&row)
+		ON CONFLICT (lower(email)) DO NOTHING
+		RETURNING id`,
+		in.Name, in.Email, in.Company, in.Region, in.Timezone, in.Message, team, utm, attr.Referrer)
 	if err != nil {
-		return Lead{}, false, translatePQ(err, "Those details could not be saved.", "upsert lead")
+		return "", false, translatePQ(err, "Those details could not be saved.", "insert lead")
 	}
-	return row.Lead, row.Created, nil
+	if len(ids) == 1 {
+		return ids[0], true, nil
+	}
+	var id string
+	if err := tx.GetContext(ctx, &id, `SELECT id FROM leads WHERE lower(email) = lower($1) FOR UPDATE`, in.Email); err != nil {
+		return "", false, fmt.Errorf("lock lead: %w", err)
+	}
+	return id, false, nil
 }
 
-func recordCapture(ctx context.Context, tx *sqlx.Tx, in NewLead, lead Lead, created bool) error {
-	if _, err := tx.ExecContext(ctx, `UPDATE assessments SET lead_id = $1 WHERE id = $2`, lead.ID, in.AssessmentID); err != nil {
+// recordCapture links the assessment, keeps the consent as given with this
+// inquiry, and writes the lead's history.
+func recordCapture(ctx context.Context, tx *sqlx.Tx, in NewLead, inq Inquiry, created bool) error {
+	if _, err := tx.ExecContext(ctx, `UPDATE assessments SET lead_id = $1 WHERE id = $2 AND lead_id IS NULL`, inq.LeadID, in.AssessmentID); err != nil {
 		return fmt.Errorf("link assessment: %w", err)
 	}
 	var ip any
@@ -215,16 +240,16 @@ func recordCapture(ctx context.Context, tx *sqlx.Tx, in NewLead, lead Lead, crea
 		ip = in.IP
 	}
 	_, err := tx.ExecContext(ctx, `
-		INSERT INTO lead_consents (lead_id, assessment_id, wording, ip, user_agent) VALUES ($1, $2, $3, $4, $5)`,
-		lead.ID, in.AssessmentID, ConsentWording, ip, truncate(cleanLine(in.UserAgent), 500))
+		INSERT INTO lead_consents (lead_id, inquiry_id, assessment_id, wording, ip, user_agent) VALUES ($1, $2, $3, $4, $5, $6)`,
+		inq.LeadID, inq.ID, in.AssessmentID, ConsentWording, ip, truncate(cleanLine(in.UserAgent), 500))
 	if err != nil {
 		return fmt.Errorf("record consent: %w", err)
 	}
-	kind := "lead_updated"
+	kind := "inquiry_received"
 	if created {
 		kind = "lead_created"
 	}
-	return leadEvent(ctx, tx, lead.ID, kind, map[string]string{"assessment_id": in.AssessmentID, "team": lead.Team})
+	return leadEvent(ctx, tx, inq.LeadID, kind, map[string]string{"inquiry_id": inq.ID, "assessment_id": in.AssessmentID, "team": inq.Team})
 }
 
 // leadEvent adds a line to the lead's history.

@@ -3,6 +3,7 @@ package services_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -26,7 +27,8 @@ func newLeadFixture(t testing.TB) leadFixture {
 	db := pgtest.NewDB(t)
 	def := loadDefinition(t)
 	funnel := services.NewFunnel(db, time.Now, nil)
-	return leadFixture{db: db, funnel: funnel, def: def, assessments: services.NewAssessments(db, def, funnel), leads: services.NewLeads(db, funnel)}
+	bookings := newTestBookings(t, db, funnel, services.BookingRules{MinNotice: 4 * time.Hour, HorizonDays: 30}, services.BookingsConfig{}, time.Now)
+	return leadFixture{db: db, funnel: funnel, def: def, assessments: services.NewAssessments(db, def, funnel), leads: services.NewLeads(db, funnel, bookings)}
 }
 
 func (f leadFixture) mustAssessment(t testing.TB, utm map[string]string) services.Assessment {
@@ -52,66 +54,100 @@ func TestLeadCaptureStoresConsentAndAttribution(t *testing.T) {
 	f := newLeadFixture(t)
 	ctx := context.Background()
 	a := f.mustAssessment(t, map[string]string{"utm_source": "newsletter", "utm_campaign": "fall", "evil": "x"})
-	lead, created, err := f.leads.Capture(ctx, validLead(a.ID))
-	if err != nil || !created {
-		t.Fatalf("Capture: created=%v err=%v", created, err)
+	inq, err := f.leads.Capture(ctx, validLead(a.ID))
+	if err != nil {
+		t.Fatal(err)
 	}
-	if lead.Team != a.Result.Team || lead.Status != "new" || lead.Region != "canada" {
+	if inq.Team != a.Result.Team || inq.Region != "canada" || inq.AssessmentID != a.ID || inq.ExistingBookingMailed() {
+		t.Fatalf("inquiry = %+v", inq)
+	}
+	var lead struct {
+		Name   string `db:"name"`
+		Team   string `db:"team"`
+		Status string `db:"status"`
+	}
+	if err := f.db.Get(&lead, `SELECT name, team, status FROM leads WHERE id = $1`, inq.LeadID); err != nil {
+		t.Fatal(err)
+	}
+	if lead.Name != "Ana Silva" || lead.Team != a.Result.Team || lead.Status != "new" {
 		t.Fatalf("lead = %+v", lead)
 	}
 	var consent struct {
-		Wording string    `db:"wording"`
-		IP      string    `db:"ip"`
-		GivenAt time.Time `db:"given_at"`
+		Wording   string    `db:"wording"`
+		IP        string    `db:"ip"`
+		InquiryID string    `db:"inquiry_id"`
+		GivenAt   time.Time `db:"given_at"`
 	}
-	if err := f.db.Get(&consent, `SELECT wording, host(ip) AS ip, given_at FROM lead_consents WHERE lead_id = $1`, lead.ID); err != nil {
+	if err := f.db.Get(&consent, `SELECT wording, host(ip) AS ip, inquiry_id, given_at FROM lead_consents WHERE lead_id = $1`, inq.LeadID); err != nil {
 		t.Fatal(err)
 	}
-	if consent.Wording != services.ConsentWording || consent.IP != "203.0.113.9" || time.Since(consent.GivenAt) > time.Minute {
+	if consent.Wording != services.ConsentWording || consent.IP != "203.0.113.9" || consent.InquiryID != inq.ID || time.Since(consent.GivenAt) > time.Minute {
 		t.Fatalf("consent = %+v", consent)
 	}
 	var utm string
 	var referrer string
-	if err := f.db.QueryRow(`SELECT utm::text, referrer FROM leads WHERE id = $1`, lead.ID).Scan(&utm, &referrer); err != nil {
+	if err := f.db.QueryRow(`SELECT utm::text, referrer FROM leads WHERE id = $1`, inq.LeadID).Scan(&utm, &referrer); err != nil {
 		t.Fatal(err)
 	}
 	if utm != `{"utm_source": "newsletter", "utm_campaign": "fall"}` || referrer != "https://partner.example.com/post" {
 		t.Fatalf("attribution = %s %q", utm, referrer)
 	}
 	var linked string
-	if err := f.db.Get(&linked, `SELECT lead_id FROM assessments WHERE id = $1`, a.ID); err != nil || linked != lead.ID {
-		t.Fatalf("assessment linked to %q (%v), want %s", linked, err, lead.ID)
+	if err := f.db.Get(&linked, `SELECT lead_id FROM assessments WHERE id = $1`, a.ID); err != nil || linked != inq.LeadID {
+		t.Fatalf("assessment linked to %q (%v), want %s", linked, err, inq.LeadID)
 	}
 }
 
-func TestLeadCaptureDeduplicatesByEmail(t *testing.T) {
+// A later submission for a known email is kept as typed beside the lead and
+// changes nothing on it: the person's stored details, first-touch
+// attribution and team stay those of the first submission.
+func TestLaterSubmissionIsKeptBesideTheLeadAndChangesNothing(t *testing.T) {
 	f := newLeadFixture(t)
 	ctx := context.Background()
-	first, _, err := f.leads.Capture(ctx, validLead(f.mustAssessment(t, map[string]string{"utm_source": "first"}).ID))
+	first, err := f.leads.Capture(ctx, validLead(f.mustAssessment(t, map[string]string{"utm_source": "first"}).ID))
 	if err != nil {
 		t.Fatal(err)
 	}
 	again := validLead(f.mustAssessment(t, map[string]string{"utm_source": "second"}).ID)
-	again.Email = "ANA@Acme.Example.com"
-	again.Company = "Acme Corp"
-	second, created, err := f.leads.Capture(ctx, again)
+	again.Email, again.Name, again.Company = "ANA@Acme.Example.com", "Mallory", "Evil Corp"
+	again.Region, again.Timezone, again.Consent = "usa", "America/Chicago", true
+	second, err := f.leads.Capture(ctx, again)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if created || second.ID != first.ID || second.Company != "Acme Corp" {
-		t.Fatalf("second capture: created=%v lead=%+v, want the first lead updated", created, second)
+	if second.ID == first.ID || second.LeadID != first.LeadID {
+		t.Fatalf("second submission: id %s lead %s, want a new inquiry on lead %s", second.ID, second.LeadID, first.LeadID)
 	}
-	var leads, assessments, consents int
+	if second.Name != "Mallory" || second.Company != "Evil Corp" || second.Email != "ana@acme.example.com" || second.Region != "usa" {
+		t.Fatalf("second inquiry not kept as typed: %+v", second)
+	}
+	var lead struct {
+		Name     string `db:"name"`
+		Email    string `db:"email"`
+		Company  string `db:"company"`
+		Region   string `db:"region"`
+		Timezone string `db:"timezone"`
+		Team     string `db:"team"`
+		Source   string `db:"source"`
+	}
+	if err := f.db.Get(&lead, `SELECT name, email, company, region, timezone, team, utm->>'utm_source' AS source FROM leads WHERE id = $1`, first.LeadID); err != nil {
+		t.Fatal(err)
+	}
+	want := "{Ana Silva ana@acme.example.com Acme canada America/St_Johns " + first.Team + " first}"
+	if got := fmt.Sprint(lead); got != want {
+		t.Fatalf("lead after a later submission = %s, want %s", got, want)
+	}
+	var leads, inquiries, consents int
 	f.db.Get(&leads, `SELECT count(*) FROM leads`)
-	f.db.Get(&assessments, `SELECT count(*) FROM assessments WHERE lead_id = $1`, first.ID)
-	f.db.Get(&consents, `SELECT count(*) FROM lead_consents WHERE lead_id = $1`, first.ID)
-	if leads != 1 || assessments != 2 || consents != 2 {
-		t.Fatalf("leads=%d assessments=%d consents=%d, want 1, 2, 2", leads, assessments, consents)
+	f.db.Get(&inquiries, `SELECT count(*) FROM inquiries WHERE lead_id = $1`, first.LeadID)
+	f.db.Get(&consents, `SELECT count(DISTINCT inquiry_id) FROM lead_consents WHERE lead_id = $1`, first.LeadID)
+	if leads != 1 || inquiries != 2 || consents != 2 {
+		t.Fatalf("leads=%d inquiries=%d consents=%d, want 1, 2, 2", leads, inquiries, consents)
 	}
-	var source string
-	f.db.Get(&source, `SELECT utm->>'utm_source' FROM leads WHERE id = $1`, first.ID)
-	if source != "first" {
-		t.Fatalf("utm_source = %q, want the first touch kept", source)
+	var kinds []string
+	f.db.Select(&kinds, `SELECT kind FROM lead_events WHERE lead_id = $1 ORDER BY id`, first.LeadID)
+	if fmt.Sprint(kinds) != "[lead_created inquiry_received]" {
+		t.Fatalf("lead history = %v", kinds)
 	}
 }
 
@@ -139,7 +175,7 @@ func TestLeadCaptureValidation(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			in := validLead(a.ID)
 			tt.mutate(&in)
-			_, _, err := f.leads.Capture(context.Background(), in)
+			_, err := f.leads.Capture(context.Background(), in)
 			var e *services.Error
 			if !errors.As(err, &e) || e.Code != services.CodeInvalid || e.Fields[tt.field] == "" {
 				t.Fatalf("error = %v, want invalid with a message for %s", err, tt.field)
@@ -159,16 +195,23 @@ func TestLeadCaptureHoneypotAndReuse(t *testing.T) {
 	a := f.mustAssessment(t, nil)
 	bot := validLead(a.ID)
 	bot.Website = "http://spam.example"
-	if _, _, err := f.leads.Capture(ctx, bot); services.ErrorCode(err) != services.CodeRejected {
+	if _, err := f.leads.Capture(ctx, bot); services.ErrorCode(err) != services.CodeRejected {
 		t.Fatalf("honeypot error = %v, want rejected", err)
 	}
-	if _, _, err := f.leads.Capture(ctx, validLead(a.ID)); err != nil {
+	first, err := f.leads.Capture(ctx, validLead(a.ID))
+	if err != nil {
 		t.Fatal(err)
 	}
+	// The browser that took the assessment may send it for a colleague too:
+	// that is another person, so another lead.
 	other := validLead(a.ID)
 	other.Email = "someone.else@acme.example.com"
-	if _, _, err := f.leads.Capture(ctx, other); services.ErrorCode(err) != services.CodeConflict {
-		t.Fatalf("reusing an assessment for another email: %v, want conflict", err)
+	second, err := f.leads.Capture(ctx, other)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if second.LeadID == first.LeadID || second.AssessmentID != a.ID {
+		t.Fatalf("colleague's submission = %+v, want its own lead with the same assessment", second)
 	}
 }
 
@@ -176,7 +219,7 @@ func TestFunnelCountsFlushToDatabase(t *testing.T) {
 	f := newLeadFixture(t)
 	ctx := context.Background()
 	a := f.mustAssessment(t, nil)
-	if _, _, err := f.leads.Capture(ctx, validLead(a.ID)); err != nil {
+	if _, err := f.leads.Capture(ctx, validLead(a.ID)); err != nil {
 		t.Fatal(err)
 	}
 	f.funnel.Count(services.StageArticleViewed)

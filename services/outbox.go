@@ -17,6 +17,17 @@ const (
 	OutboxSent    = "sent"
 	OutboxFailed  = "failed"
 	OutboxKept    = "kept"
+	// OutboxCapped is a prospect message held back by the daily cap on mail
+	// per address; it stays readable for staff and is never sent.
+	OutboxCapped = "capped"
+)
+
+// Outbox audiences: only mail to prospects, whose address nobody verified,
+// is capped per address and day.
+const (
+	AudienceProspect   = "prospect"
+	AudienceConsultant = "consultant"
+	AudienceStaff      = "staff"
 )
 
 // OutboxMessage is one rendered email waiting to leave.
@@ -26,6 +37,10 @@ type OutboxMessage struct {
 	To        string // bare address, for the SMTP envelope
 	Subject   string // for the admin list
 	Message   []byte // full RFC 5322 bytes (CRLF), already rendered
+	Audience  string // AudienceProspect (the default), AudienceConsultant or AudienceStaff
+	// DailyCap, for prospect mail, is how many messages one address may be
+	// sent in 24 hours; beyond it the message is stored as capped. 0: no cap.
+	DailyCap int
 }
 
 // OutboxEntry is one outbox row as the admin sees it, without the message bytes.
@@ -51,20 +66,59 @@ const (
 // Enqueue writes msg in the caller's transaction, so it is sent if and only if
 // the change it reports commits.
 func Enqueue(ctx context.Context, tx *sqlx.Tx, msg OutboxMessage) (int64, error) {
+	id, _, err := enqueue(ctx, tx, msg)
+	return id, err
+}
+
+// enqueue is Enqueue that also reports whether the daily cap held the
+// message back.
+func enqueue(ctx context.Context, tx *sqlx.Tx, msg OutboxMessage) (int64, bool, error) {
+	if msg.Audience == "" {
+		msg.Audience = AudienceProspect
+	}
 	if err := msg.check(); err != nil {
-		return 0, err
+		return 0, false, err
+	}
+	status := OutboxPending
+	capped, err := overDailyCap(ctx, tx, msg)
+	if err != nil {
+		return 0, false, err
+	}
+	if capped {
+		status = OutboxCapped
 	}
 	var id int64
-	err := tx.GetContext(ctx, &id, `
-		INSERT INTO outbox (kind, booking_id, to_address, subject, message)
-		VALUES ($1, $2, $3, $4, $5)
+	err = tx.GetContext(ctx, &id, `
+		INSERT INTO outbox (kind, booking_id, to_address, subject, message, audience, status)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)
 		RETURNING id`,
 		msg.Kind, sql.NullString{String: msg.BookingID, Valid: msg.BookingID != ""},
-		msg.To, msg.Subject, msg.Message)
+		msg.To, msg.Subject, msg.Message, msg.Audience, status)
 	if err != nil {
-		return 0, fmt.Errorf("enqueue %s mail: %w", msg.Kind, err)
+		return 0, false, fmt.Errorf("enqueue %s mail: %w", msg.Kind, err)
 	}
-	return id, nil
+	return id, capped, nil
+}
+
+// overDailyCap counts what the address was sent in the last 24 hours. The
+// transaction-scoped lock on the address makes concurrent senders count in
+// turn, so a burst cannot slip past the cap.
+func overDailyCap(ctx context.Context, tx *sqlx.Tx, msg OutboxMessage) (bool, error) {
+	if msg.Audience != AudienceProspect || msg.DailyCap <= 0 {
+		return false, nil
+	}
+	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('outbox:' || lower($1), 0))`, msg.To); err != nil {
+		return false, fmt.Errorf("lock mail address: %w", err)
+	}
+	var sent int
+	err := tx.GetContext(ctx, &sent, `
+		SELECT count(*) FROM outbox
+		WHERE audience = 'prospect' AND lower(to_address) = lower($1)
+		  AND created_at > now() - interval '24 hours' AND status NOT IN ('capped', 'superseded')`, msg.To)
+	if err != nil {
+		return false, fmt.Errorf("count mail to address: %w", err)
+	}
+	return sent >= msg.DailyCap, nil
 }
 
 // check rejects messages the worker could never deliver; they are programming
@@ -73,6 +127,11 @@ func Enqueue(ctx context.Context, tx *sqlx.Tx, msg OutboxMessage) (int64, error)
 func (msg OutboxMessage) check() error {
 	if msg.Kind == "" {
 		return errors.New("enqueue mail: empty kind")
+	}
+	switch msg.Audience {
+	case AudienceProspect, AudienceConsultant, AudienceStaff:
+	default:
+		return fmt.Errorf("enqueue %s mail: unknown audience %q", msg.Kind, msg.Audience)
 	}
 	if addr, err := mail.ParseAddress(msg.To); err != nil || addr.Address != msg.To {
 		return fmt.Errorf("enqueue %s mail: recipient is not a bare address", msg.Kind)

@@ -102,7 +102,8 @@ func (b *Bookings) queueReminder(ctx context.Context, bookingID, kind string, be
 			return err
 		}
 		sent = true
-		return enqueueEmail(ctx, tx, bk.ID, "reminder_"+kind, d, ReminderEmail)
+		_, err = b.enqueueProspect(ctx, tx, bk.ID, "reminder_"+kind, d, ReminderEmail)
+		return err
 	})
 	return sent, err
 }

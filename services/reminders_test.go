@@ -15,12 +15,12 @@ func TestRemindersGoOutExactlyOnce(t *testing.T) {
 	f.mustConsultant(t, "ana@consult.example.com", "django", "America/Toronto", "mon-fri 09:00-17:00")
 	f.mustConsultant(t, "ben@consult.example.com", "django", "America/Toronto", "mon-fri 09:00-17:00")
 	ctx := context.Background()
-	kept, _, err := f.bookings.Book(ctx, services.NewBooking{LeadID: f.mustLead(t, "a@acme.example.com", "django").ID, Start: f.at(10, 10, 0)})
+	kept, _, err := f.bookings.Book(ctx, services.NewBooking{InquiryID: f.mustLead(t, "a@acme.example.com", "django").ID, Start: f.at(10, 10, 0)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, cancelToken, _ := f.bookings.Book(ctx, services.NewBooking{LeadID: f.mustLead(t, "b@acme.example.com", "django").ID, Start: f.at(10, 10, 0)})
-	moved, moveToken, _ := f.bookings.Book(ctx, services.NewBooking{LeadID: f.mustLead(t, "c@acme.example.com", "django").ID, Start: f.at(10, 11, 0)})
+	_, cancelToken, _ := f.bookings.Book(ctx, services.NewBooking{InquiryID: f.mustLead(t, "b@acme.example.com", "django").ID, Start: f.at(10, 10, 0)})
+	moved, moveToken, _ := f.bookings.Book(ctx, services.NewBooking{InquiryID: f.mustLead(t, "c@acme.example.com", "django").ID, Start: f.at(10, 11, 0)})
 	if _, err := f.bookings.Cancel(ctx, cancelToken, ""); err != nil {
 		t.Fatal(err)
 	}
@@ -77,11 +77,11 @@ func TestOneBrokenBookingDoesNotStopReminders(t *testing.T) {
 	f.mustConsultant(t, "ana@consult.example.com", "django", "America/Toronto", "mon-fri 09:00-17:00")
 	f.mustConsultant(t, "ben@consult.example.com", "django", "America/Toronto", "mon-fri 09:00-17:00")
 	ctx := context.Background()
-	broken, _, err := f.bookings.Book(ctx, services.NewBooking{LeadID: f.mustLead(t, "a@acme.example.com", "django").ID, Start: f.at(10, 10, 0)})
+	broken, _, err := f.bookings.Book(ctx, services.NewBooking{InquiryID: f.mustLead(t, "a@acme.example.com", "django").ID, Start: f.at(10, 10, 0)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	healthy, _, err := f.bookings.Book(ctx, services.NewBooking{LeadID: f.mustLead(t, "b@acme.example.com", "django").ID, Start: f.at(10, 11, 0)})
+	healthy, _, err := f.bookings.Book(ctx, services.NewBooking{InquiryID: f.mustLead(t, "b@acme.example.com", "django").ID, Start: f.at(10, 11, 0)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,27 +6,27 @@ import (
 	"time"
 )
 
-// SlotRequest asks for open slots for a lead, or for a team and region.
+// SlotRequest asks for open slots for an inquiry, or for a team and region.
 type SlotRequest struct {
-	LeadID   string
-	Team     string
-	Region   string
-	Timezone string // a zone of the region; defaults to the lead's zone or the region's first
-	From     string // YYYY-MM-DD in Timezone; defaults to today there
-	Days     int    // 1 to 31; defaults to 7
-	Exclude  string // a booking to ignore, when moving it
+	InquiryID string
+	Team      string
+	Region    string
+	Timezone  string // a zone of the region; defaults to the lead's zone or the region's first
+	From      string // YYYY-MM-DD in Timezone; defaults to today there
+	Days      int    // 1 to 31; defaults to 7
+	Exclude   string // a booking to ignore, when moving it
 }
 
 // OpenSlots validates the request and returns the open slots in its zone.
 func (b *Bookings) OpenSlots(ctx context.Context, r SlotRequest) ([]Slot, *time.Location, error) {
-	if r.LeadID != "" {
-		lead, err := b.lead(ctx, r.LeadID)
+	if r.InquiryID != "" {
+		inq, err := getInquiry(ctx, b.db, r.InquiryID)
 		if err != nil {
 			return nil, nil, err
 		}
-		r.Team, r.Region = lead.Team, lead.Region
+		r.Team, r.Region = inq.Team, inq.Region
 		if r.Timezone == "" {
-			r.Timezone = lead.Timezone
+			r.Timezone = inq.Timezone
 		}
 	}
 	fields := map[string]string{}

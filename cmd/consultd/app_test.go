@@ -236,10 +236,11 @@ func TestAppReadinessFollowsDatabase(t *testing.T) {
 	if resp, _ := get(t, app.URL+"/healthz", nil); resp.StatusCode != http.StatusOK {
 		t.Fatalf("/healthz = %d while the database is down, want 200", resp.StatusCode)
 	}
-	// Pages that need the database fail politely, without internal detail.
+	// Pages that need the database fail politely, without internal detail,
+	// and say when to come back.
 	resp, page := get(t, app.URL+"/assessment/00000000-0000-4000-8000-000000000000", nil)
-	if resp.StatusCode != http.StatusInternalServerError || !strings.Contains(page, "Internal error") {
-		t.Fatalf("page during the outage = %d", resp.StatusCode)
+	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" || !strings.Contains(page, "try again in a minute") {
+		t.Fatalf("page during the outage = %d (Retry-After %q)", resp.StatusCode, resp.Header.Get("Retry-After"))
 	}
 	for _, leak := range []string{"dial", "connect", "pq:", "sql", "127.0.0.1"} {
 		if strings.Contains(strings.ToLower(page), leak) {
@@ -247,7 +248,7 @@ func TestAppReadinessFollowsDatabase(t *testing.T) {
 		}
 	}
 	resp, body := get(t, app.URL+"/api/v1/slots?team=django&region=canada", nil)
-	if resp.StatusCode != http.StatusInternalServerError || body != `{"error":"internal","message":"Internal error. We have been told; please try again shortly."}` {
+	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" || !strings.HasPrefix(body, `{"error":"unavailable",`) {
 		t.Fatalf("API during the outage = %d %s", resp.StatusCode, body)
 	}
 	pg.Start(t)

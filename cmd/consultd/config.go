@@ -43,6 +43,8 @@ type config struct {
 	BookingBuffer      time.Duration
 	BookingMinNotice   time.Duration
 	BookingHorizonDays int
+	MaxReschedules     int
+	ProspectMailPerDay int
 }
 
 // loadConfig reads the environment and reports every problem at once, each
@@ -148,6 +150,8 @@ func loadConfig(getenv func(string) string) (config, error) {
 	cfg.BookingBuffer = parseDuration(env("BOOKING_BUFFER", "0s"), "BOOKING_BUFFER", &problems)
 	cfg.BookingMinNotice = parseDuration(env("BOOKING_MIN_NOTICE", "4h"), "BOOKING_MIN_NOTICE", &problems)
 	cfg.BookingHorizonDays = int(parseInt(env("BOOKING_HORIZON_DAYS", "30"), "BOOKING_HORIZON_DAYS", 1, 365, &problems))
+	cfg.MaxReschedules = int(parseInt(env("BOOKING_MAX_RESCHEDULES", "5"), "BOOKING_MAX_RESCHEDULES", 0, 100, &problems))
+	cfg.ProspectMailPerDay = int(parseInt(env("PROSPECT_MAIL_PER_DAY", "10"), "PROSPECT_MAIL_PER_DAY", 0, 10000, &problems))
 
 	if cfg.AppEnv == "production" {
 		problems = append(problems, cfg.productionProblems()...)

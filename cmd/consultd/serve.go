@@ -141,7 +141,7 @@ func buildApp(cfg config, logger *slog.Logger, db *sqlx.DB) (*app, error) {
 		Health:      services.NewHealth(db),
 		Article:     article,
 		Assessments: services.NewAssessments(db, def, funnel),
-		Leads:       services.NewLeads(db, funnel),
+		Leads:       services.NewLeads(db, funnel, bookings),
 		Funnel:      funnel,
 		Bookings:    bookings,
 	})
@@ -164,6 +164,9 @@ func newBookings(cfg config, db *sqlx.DB, funnel *services.Funnel, mailQueued fu
 		UIDDomain:  cfg.BaseURL.Hostname(),
 		Organizer:  cfg.Organizer,
 		MailQueued: mailQueued,
+		// 0 turns either cap off.
+		MaxReschedules:     cfg.MaxReschedules,
+		ProspectMailPerDay: cfg.ProspectMailPerDay,
 	}, time.Now), nil
 }
 

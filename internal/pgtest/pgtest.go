@@ -178,12 +178,20 @@ func ensureTemplate(adminURL string) (string, error) {
 	if err := migrate(ctx, adminURL, building); err != nil {
 		return "", err
 	}
+	// The comment dates the template, so a later migration set can tell a
+	// stale one from one another checkout's suite is using right now.
+	stamp := fmt.Sprintf("COMMENT ON DATABASE %s IS '%s%d'", pq.QuoteIdentifier(building), templateStampPrefix, time.Now().Unix())
+	if _, err := conn.ExecContext(ctx, stamp); err != nil {
+		return "", fmt.Errorf("date template: %w", err)
+	}
 	// Renaming last means a crash mid-migration never leaves a template that looks complete.
 	if _, err := conn.ExecContext(ctx, "ALTER DATABASE "+pq.QuoteIdentifier(building)+" RENAME TO "+pq.QuoteIdentifier(name)); err != nil {
 		return "", fmt.Errorf("publish template: %w", err)
 	}
 	return name, nil
 }
+
+const templateStampPrefix = "consultd test template, created at unix "
 
 func migrate(ctx context.Context, adminURL, dbName string) error {
 	u, _ := url.Parse(adminURL)
@@ -201,9 +209,17 @@ func migrate(ctx context.Context, adminURL, dbName string) error {
 	return err
 }
 
+// dropStaleTemplates drops templates of other migration sets made more than
+// a day ago; a newer one may belong to a suite running in another checkout.
 func dropStaleTemplates(ctx context.Context, conn *sqlx.Conn, keep string) error {
 	var names []string
-	if err := conn.SelectContext(ctx, &names, "SELECT datname FROM pg_database WHERE datname LIKE $1 AND datname <> $2", templatePrefix+"%", keep); err != nil {
+	err := conn.SelectContext(ctx, &names, `
+		SELECT d.datname FROM pg_database d
+		JOIN pg_shdescription s ON s.objoid = d.oid AND s.classoid = 'pg_database'::regclass
+		WHERE d.datname LIKE $1 AND d.datname <> $2 AND s.description LIKE $3
+		  AND substr(s.description, length($4) + 1)::bigint < extract(epoch FROM now() - interval '1 day')`,
+		templatePrefix+"%", keep, templateStampPrefix+"%", templateStampPrefix)
+	if err != nil {
 		return fmt.Errorf("list old templates: %w", err)
 	}
 	for _, n := range names {

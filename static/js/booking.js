@@ -72,7 +72,11 @@
     var intro = root.querySelector('.lead');
     if (intro) intro.hidden = true;
     done.textContent = '';
-    done.append(el('p', { 'class': 'banner banner-ok', role: 'status' }, lead ? "You're booked. The invite is on its way to your inbox." : 'Your consultation has moved. An updated invite is on its way.'));
+    var news = lead ? "You're booked. The invite is on its way to your inbox." : 'Your consultation has moved. An updated invite is on its way.';
+    if (b.emailed === false) {
+      news = (lead ? "You're booked." : 'Your consultation has moved.') + " We've already sent several emails to this address today, so we held this one back: add the invite to your calendar with the button below.";
+    }
+    done.append(el('p', { 'class': 'banner banner-ok', role: 'status' }, news));
     done.append(el('h2', {}, b.when));
     done.append(el('p', {}, 'With ' + b.consultant.name + '.'));
     var actions = el('p', { 'class': 'form-actions' });
@@ -82,6 +86,18 @@
     done.append(actions);
     done.hidden = false;
     done.scrollIntoView({ behavior: 'smooth', block: 'start' });
+  }
+
+  // The address on file was mailed instead of offered a second booking.
+  function showEmailSent(message) {
+    root.querySelector('.slot-picker').hidden = true;
+    var title = root.querySelector('h1');
+    if (title) title.textContent = 'Check your email';
+    var intro = root.querySelector('.lead');
+    if (intro) intro.hidden = true;
+    done.textContent = '';
+    done.append(el('p', { 'class': 'banner', role: 'status' }, message));
+    done.hidden = false;
   }
 
   function showNext(next) {
@@ -121,6 +137,7 @@
       request(start).then(function (res) {
         if (res.status === 201 || res.status === 200) { closePanel(); showDone(res.data); return; }
         closePanel();
+        if (res.status === 409 && res.data.error === 'email_sent') { showEmailSent(res.data.message); return; }
         if (res.status === 409 && res.data.error === 'slot_taken') {
           button.disabled = true;
           showError('Sorry, that time was just taken. Here are the nearest free times.');
