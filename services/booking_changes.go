@@ -113,7 +113,7 @@ func (b *Bookings) Reschedule(ctx context.Context, token string, start time.Time
 func (b *Bookings) underRescheduleCap(bk Booking) error {
 	if b.cfg.MaxReschedules > 0 && bk.Reschedules >= b.cfg.MaxReschedules {
 		return &Error{Code: CodeConflict, Message: fmt.Sprintf(
-			"This consultation has already been moved %d times, the most we allow online. Reply to your invite and we'll find a time with you.", bk.Reschedules)}
+			"This consultation has been moved as many times as we allow online (%d). Reply to your invite and we will find a time with you.", b.cfg.MaxReschedules)}
 	}
 	return nil
 }

@@ -114,7 +114,7 @@ func overDailyCap(ctx context.Context, tx *sqlx.Tx, msg OutboxMessage) (bool, er
 	err := tx.GetContext(ctx, &sent, `
 		SELECT count(*) FROM outbox
 		WHERE audience = 'prospect' AND lower(to_address) = lower($1)
-		  AND created_at > now() - interval '24 hours' AND status NOT IN ('capped', 'superseded')`, msg.To)
+		  AND created_at > now() - interval '24 hours' AND status <> 'capped'`, msg.To)
 	if err != nil {
 		return false, fmt.Errorf("count mail to address: %w", err)
 	}
