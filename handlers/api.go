@@ -172,9 +172,16 @@ func (h *Handler) limitedJSON(c *gin.Context, limit *ipLimiter, dst any) bool {
 }
 
 // decodeJSON reads a JSON body or answers 400 (malformed) or 413 (too large).
-func (h *Handler) decodeJSON(c *gin.Context, dst any) bool {
+func (h *Handler) decodeJSON(c *gin.Context, dst any) bool { return h.readJSON(c, dst, false) }
+
+// decodeOptionalJSON is decodeJSON for a body the client may leave out. An
+// empty body is known only by reading it: chunked or not, with or without
+// Content-Length, so emptiness is judged on what arrives.
+func (h *Handler) decodeOptionalJSON(c *gin.Context, dst any) bool { return h.readJSON(c, dst, true) }
+
+func (h *Handler) readJSON(c *gin.Context, dst any, optional bool) bool {
 	err := json.NewDecoder(c.Request.Body).Decode(dst)
-	if err == nil {
+	if err == nil || (optional && errors.Is(err, io.EOF)) {
 		return true
 	}
 	var tooBig *http.MaxBytesError

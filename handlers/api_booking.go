@@ -149,7 +149,7 @@ func (h *Handler) apiCancelBooking(c *gin.Context) {
 	var req struct {
 		Reason string `json:"reason"`
 	}
-	if c.Request.ContentLength != 0 && !h.decodeJSON(c, &req) {
+	if !h.decodeOptionalJSON(c, &req) {
 		return
 	}
 	bk, err := h.bookings.Cancel(c.Request.Context(), c.Param("token"), req.Reason)

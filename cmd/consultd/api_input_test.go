@@ -1,0 +1,89 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"consultd/internal/pgtest"
+	"consultd/services"
+)
+
+// newBookedApp starts the app with consultants of both teams free around
+// the clock and returns it with the manage token of a fresh booking.
+func newBookedApp(t *testing.T, email string) (*testApp, string) {
+	t.Helper()
+	db, dbURL := pgtest.NewDBWithURL(t)
+	consultants := services.NewConsultants(db)
+	hours, _ := services.ParseWeeklyHours([]string{"mon-sun 00:00-24:00"})
+	for _, team := range []string{"django", "nodejs"} {
+		_, _, err := consultants.Upsert(context.Background(), services.NewConsultant{
+			Name: team, Email: team + "@consult.example.com", Team: team, Regions: []string{"canada"}, Timezone: "America/Toronto", Hours: hours,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	app := startApp(t, map[string]string{"DATABASE_URL": dbURL, "RATE_LIMITS": "off"})
+	leadID, _ := newLeadVia(t, app, firstAnswers(t, app), email)
+	_, body := get(t, app.URL+"/api/v1/slots?lead_id="+leadID+"&days=2", nil)
+	var slots struct {
+		Slots []struct{ Start string } `json:"slots"`
+	}
+	if err := json.Unmarshal([]byte(body), &slots); err != nil || len(slots.Slots) == 0 {
+		t.Fatalf("slots: %s", body)
+	}
+	resp, bk := postJSON(t, app.URL+"/api/v1/bookings", map[string]any{"lead_id": leadID, "start": slots.Slots[0].Start})
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("booking = %d %v", resp.StatusCode, bk)
+	}
+	manage, _ := url.Parse(bk["manage_url"].(string))
+	return app, strings.TrimPrefix(manage.Path, "/b/")
+}
+
+// rawPost sends a request exactly as written, so the test controls the
+// framing (here: chunked, without Content-Length) that Go's client chooses.
+func rawPost(t *testing.T, app *testApp, path, header, body string) (int, string) {
+	t.Helper()
+	u, _ := url.Parse(app.URL)
+	conn, err := net.Dial("tcp", u.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	req := "POST " + path + " HTTP/1.1\r\nHost: " + u.Host + "\r\nConnection: close\r\n" + header + "\r\n" + body
+	if _, err := conn.Write([]byte(req)); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out strings.Builder
+	bufio.NewReader(resp.Body).WriteTo(&out)
+	return resp.StatusCode, out.String()
+}
+
+func TestCancelAcceptsAnEmptyBodyHoweverFramed(t *testing.T) {
+	tests := []struct{ name, header, body string }{
+		{"chunked, empty", "Transfer-Encoding: chunked\r\nContent-Type: application/json\r\n", "0\r\n\r\n"},
+		{"chunked, whitespace", "Transfer-Encoding: chunked\r\nContent-Type: application/json\r\n", "2\r\n \n\r\n0\r\n\r\n"},
+		{"content-length 0", "Content-Length: 0\r\n", ""},
+		{"chunked, with a reason", "Transfer-Encoding: chunked\r\nContent-Type: application/json\r\n", "12\r\n{\"reason\": \"sick\"}\r\n0\r\n\r\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			app, token := newBookedApp(t, "pat@acme.example.com")
+			status, body := rawPost(t, app, "/api/v1/bookings/"+token+"/cancel", tt.header, tt.body)
+			if status != http.StatusOK || !strings.Contains(body, `"status":"cancelled"`) {
+				t.Fatalf("cancel = %d %s", status, body)
+			}
+		})
+	}
+}
