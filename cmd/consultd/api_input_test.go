@@ -87,3 +87,36 @@ func TestCancelAcceptsAnEmptyBodyHoweverFramed(t *testing.T) {
 		})
 	}
 }
+
+func TestJSONBodiesAreOneObject(t *testing.T) {
+	app := startApp(t, map[string]string{"RATE_LIMITS": "off"})
+	answers, _ := json.Marshal(firstAnswers(t, app))
+	tests := []struct {
+		name, path, body string
+		want             int
+		message          string // part of the message; empty when any will do
+	}{
+		{"two objects", "/api/v1/assessments", `{}{}`, http.StatusBadRequest, "after the JSON object"},
+		{"an object then a word", "/api/v1/assessments", `{"answers": ` + string(answers) + `} x`, http.StatusBadRequest, "after the JSON object"},
+		{"an array", "/api/v1/assessments", `[]`, http.StatusBadRequest, "must be a JSON object"},
+		{"a string", "/api/v1/leads", `"x"`, http.StatusBadRequest, "must be a JSON object"},
+		{"a number", "/api/v1/bookings", `3`, http.StatusBadRequest, "must be a JSON object"},
+		{"an answer of the wrong type", "/api/v1/assessments", `{"answers": {"realtime": 3}}`, http.StatusBadRequest, `"answers.realtime"`},
+		{"a list answer of the wrong type", "/api/v1/assessments", `{"answers": {"features": ["chat", 3]}}`, http.StatusBadRequest, `"answers.features"`},
+		{"answers of the wrong type", "/api/v1/assessments", `{"answers": 3}`, http.StatusBadRequest, `"answers"`},
+		{"a UTM value of the wrong type", "/api/v1/assessments", `{"utm": {"utm_source": 3}}`, http.StatusBadRequest, `"utm.utm_source"`},
+		{"a top-level field of the wrong type", "/api/v1/leads", `{"consent": "yes"}`, http.StatusBadRequest, `"consent"`},
+		{"cancel with data after the object", "/api/v1/bookings/nope/cancel", `{} x`, http.StatusBadRequest, "after the JSON object"},
+		{"one object and white space", "/api/v1/assessments", "{\"answers\": " + string(answers) + "}\n \r\n", http.StatusCreated, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			resp, body := do(t, "POST", app.URL+tt.path, "application/json", tt.body, nil)
+			var out struct{ Message string }
+			json.Unmarshal([]byte(body), &out)
+			if resp.StatusCode != tt.want || !strings.Contains(out.Message, tt.message) || strings.Contains(out.Message, `field ""`) {
+				t.Fatalf("%s = %d %s, want %d with %q", tt.body, resp.StatusCode, body, tt.want, tt.message)
+			}
+		})
+	}
+}
