@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"consultd/internal/pgtest"
 	"consultd/services"
@@ -118,5 +119,33 @@ func TestJSONBodiesAreOneObject(t *testing.T) {
 				t.Fatalf("%s = %d %s, want %d with %q", tt.body, resp.StatusCode, body, tt.want, tt.message)
 			}
 		})
+	}
+}
+
+func TestSlotsRefuseDaysAndDatesOutOfRange(t *testing.T) {
+	app := startApp(t, map[string]string{"RATE_LIMITS": "off", "BOOKING_HORIZON_DAYS": "30"})
+	toronto := mustLoad(t, "America/Toronto")
+	day := func(offset int) string { return time.Now().In(toronto).AddDate(0, 0, offset).Format(time.DateOnly) }
+	base := app.URL + "/api/v1/slots?team=django&region=canada&tz=America/Toronto"
+	refused := []struct{ query, field, message string }{
+		{"&days=0", "days", "Ask for 1 to 31 days."},
+		{"&days=-3", "days", "Ask for 1 to 31 days."},
+		{"&days=32", "days", "Ask for 1 to 31 days."},
+		{"&from=0000-01-01", "from", "from today up to 30 days ahead"},
+		{"&from=" + day(-3), "from", "from today up to 30 days ahead"},
+		{"&from=" + day(32), "from", "from today up to 30 days ahead"},
+	}
+	for _, tt := range refused {
+		resp, body := get(t, base+tt.query, nil)
+		var out struct{ Errors map[string]string }
+		json.Unmarshal([]byte(body), &out)
+		if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(out.Errors[tt.field], tt.message) {
+			t.Errorf("%s = %d %s, want 422 with %s: %q", tt.query, resp.StatusCode, body, tt.field, tt.message)
+		}
+	}
+	for _, query := range []string{"", "&days=1", "&days=31", "&from=" + day(-1), "&from=" + day(0), "&from=" + day(29)} {
+		if resp, body := get(t, base+query, nil); resp.StatusCode != http.StatusOK {
+			t.Errorf("%q = %d %s, want 200", query, resp.StatusCode, body)
+		}
 	}
 }
