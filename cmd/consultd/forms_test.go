@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/chromedp/chromedp"
+
 	"consultd/internal/pgtest"
 )
 
@@ -100,5 +102,52 @@ func TestMultipartFormsAreReadLikeURLEncoded(t *testing.T) {
 		if strings.HasPrefix(e.Name(), "multipart-") {
 			t.Errorf("an upload was kept in %s", filepath.Join(tmp, e.Name()))
 		}
+	}
+}
+
+func TestNoneOfTheseCannotBeCombined(t *testing.T) {
+	app := startApp(t, map[string]string{"RATE_LIMITS": "off"})
+	_, page := get(t, app.URL+"/assessment", nil)
+	values := formAnswers(t, page)
+	values["features"] = []string{"chat", "none"}
+	resp, body := postForm(t, app.URL+"/assessment", values)
+	if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, "None of these\u201d cannot be chosen with other answers") {
+		t.Fatalf("no-JavaScript form with none and chat = %d", resp.StatusCode)
+	}
+	for _, v := range []string{"chat", "none"} {
+		if !strings.Contains(body, `name="features" value="`+v+`" checked`) {
+			t.Errorf("the choice %s was not kept", v)
+		}
+	}
+	answers := firstAnswers(t, app)
+	answers["features"] = []string{"none", "admin"}
+	resp2, out := postJSON(t, app.URL+"/api/v1/assessments", map[string]any{"answers": answers})
+	errs, _ := out["errors"].(map[string]any)
+	if resp2.StatusCode != http.StatusUnprocessableEntity || errs["features"] == nil {
+		t.Fatalf("API with none and admin = %d %v", resp2.StatusCode, out)
+	}
+}
+
+// Ticking "None of these" unticks the other choices, and the other way round.
+func TestBrowserNoneOfTheseUnticksTheOthers(t *testing.T) {
+	app := startApp(t, nil)
+	ctx := newBrowser(t)
+	var got string
+	if err := chromedp.Run(ctx,
+		chromedp.Navigate(app.URL+"/assessment"),
+		chromedp.WaitVisible(`#assessment-form .progress`),
+		chromedp.Evaluate(`(() => {
+			const box = v => document.querySelector('#q-features input[value="' + v + '"]');
+			const ticked = () => [...document.querySelectorAll('#q-features input:checked')].map(i => i.value).join(',');
+			box('chat').click(); box('admin').click(); const before = ticked();
+			box('none').click(); const none = ticked();
+			box('payments').click(); const after = ticked();
+			return [before, none, after].join(' | ');
+		})()`, &got),
+	); err != nil {
+		t.Fatal(err)
+	}
+	if want := "chat,admin | none | payments"; got != want {
+		t.Fatalf("ticked after each click: %q, want %q", got, want)
 	}
 }

@@ -98,6 +98,14 @@
       }
       var q = e.target.closest('fieldset.question');
       if (q) setError(q, '');
+      // "None of these" and the other choices exclude each other; the
+      // server refuses the pair, so the page never lets it happen.
+      if (q && e.target.type === 'checkbox' && e.target.checked) {
+        var none = e.target.value === 'none';
+        q.querySelectorAll('input[type=checkbox]:checked').forEach(function (box) {
+          if (box !== e.target && (box.value === 'none') !== none) box.checked = false;
+        });
+      }
       if (pointer && e.target.type === 'radio' && current < questions.length - 1) window.setTimeout(advance, 180);
     });
     next.addEventListener('click', advance);
