@@ -92,6 +92,9 @@ type apiAssessmentRequest struct {
 	Answers  keyedMap[flexibleAnswer] `json:"answers"`
 	UTM      keyedMap[string]         `json:"utm"`
 	Referrer string                   `json:"referrer"`
+	// StartedReported says this session already counted its start through
+	// POST /api/v1/assessments/started, as the page script does.
+	StartedReported bool `json:"started_reported"`
 }
 
 type apiReason struct {
@@ -131,6 +134,11 @@ func (h *Handler) apiSubmitAssessment(c *gin.Context) {
 	if err != nil {
 		h.fail(c, err)
 		return
+	}
+	// A client that never reported the start still started; counting it
+	// here keeps completed from outgrowing started.
+	if !req.StartedReported {
+		h.assessments.CountStarted()
 	}
 	resp := apiAssessmentResponse{
 		ID: a.ID, Version: a.Version, Team: a.Result.Team, Confidence: a.Result.Confidence,

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -147,5 +148,56 @@ func TestSlotsRefuseDaysAndDatesOutOfRange(t *testing.T) {
 		if resp, body := get(t, base+query, nil); resp.StatusCode != http.StatusOK {
 			t.Errorf("%q = %d %s, want 200", query, resp.StatusCode, body)
 		}
+	}
+}
+
+func funnelCount(t *testing.T, app *testApp, stage string) string {
+	t.Helper()
+	_, metrics := get(t, app.URL+"/metrics", nil)
+	m := regexp.MustCompile(`consultd_funnel_total\{stage="` + stage + `"\} (\d+)`).FindStringSubmatch(metrics)
+	if m == nil {
+		t.Fatalf("no funnel count for %s", stage)
+	}
+	return m[1]
+}
+
+// An API client that never reported a start still started: completed can
+// never exceed started.
+func TestAPIAssessmentCountsItsStart(t *testing.T) {
+	app := startApp(t, map[string]string{"RATE_LIMITS": "off"})
+	answers := firstAnswers(t, app)
+	if resp, out := postJSON(t, app.URL+"/api/v1/assessments", map[string]any{"answers": answers}); resp.StatusCode != http.StatusCreated {
+		t.Fatalf("assessment = %d %v", resp.StatusCode, out)
+	}
+	if got := funnelCount(t, app, "assessment_started"); got != "1" {
+		t.Fatalf("started = %s after one API submission, want 1", got)
+	}
+	// The page script reports the start itself, then says so.
+	postJSON(t, app.URL+"/api/v1/assessments/started", nil)
+	postJSON(t, app.URL+"/api/v1/assessments", map[string]any{"answers": answers, "started_reported": true})
+	// A refused submission is no start.
+	postJSON(t, app.URL+"/api/v1/assessments", map[string]any{"answers": map[string]any{}})
+	if started, completed := funnelCount(t, app, "assessment_started"), funnelCount(t, app, "assessment_completed"); started != "2" || completed != "2" {
+		t.Fatalf("started %s, completed %s; want 2 and 2", started, completed)
+	}
+	resp, out := postJSON(t, app.URL+"/api/v1/assessments", map[string]any{"answers": answers, "started_reported": "yes"})
+	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(out["message"].(string), "started_reported") {
+		t.Fatalf("started_reported as a string = %d %v", resp.StatusCode, out)
+	}
+}
+
+func TestAssessmentStartedIsRateLimited(t *testing.T) {
+	app := startApp(t, map[string]string{"RATE_LIMIT_ASSESSMENTS": "2/1h"})
+	for i, want := range []int{http.StatusNoContent, http.StatusNoContent, http.StatusTooManyRequests} {
+		resp, _ := do(t, "POST", app.URL+"/api/v1/assessments/started", "", "", nil)
+		if resp.StatusCode != want {
+			t.Fatalf("start report %d = %d, want %d", i+1, resp.StatusCode, want)
+		}
+		if want == http.StatusTooManyRequests && resp.Header.Get("Retry-After") == "" {
+			t.Fatal("429 without Retry-After")
+		}
+	}
+	if got := funnelCount(t, app, "assessment_started"); got != "2" {
+		t.Fatalf("started = %s, want the 2 reports under the limit", got)
 	}
 }
