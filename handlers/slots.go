@@ -101,7 +101,8 @@ func newSlotPicker(c *gin.Context, base, region string, slots []services.Slot, l
 		}
 		return base + "?" + q.Encode()
 	}
-	if next := from.AddDate(0, 0, 7); !next.After(lastDay) {
+	next := from.AddDate(0, 0, 7)
+	if day := time.Date(next.Year(), next.Month(), next.Day(), 0, 0, 0, 0, loc); !day.After(lastDay) {
 		p.NextURL = week(next)
 	}
 	if today := time.Now().In(loc); from.After(today) {
