@@ -1,11 +1,13 @@
 package handlers
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 
 	"github.com/gin-gonic/gin"
 
@@ -51,16 +53,48 @@ func (f *flexibleAnswer) UnmarshalJSON(b []byte) error {
 	}
 	var many []string
 	if err := json.Unmarshal(b, &many); err != nil {
-		return errors.New("an answer is an option id or a list of option ids")
+		return err // a type error, which the 400 names by field
 	}
 	*f = many
 	return nil
 }
 
+// keyedMap is a JSON object whose values are all V. encoding/json leaves
+// map keys out of type errors; this puts them in, so a client reads
+// `field "answers.realtime"` instead of `field "answers"`.
+type keyedMap[V any] map[string]V
+
+func (m *keyedMap[V]) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		return nil // as encoding/json does for a plain map
+	}
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return err
+	}
+	out := make(keyedMap[V], len(raw))
+	for k, v := range raw {
+		var val V
+		if err := json.Unmarshal(v, &val); err != nil {
+			var typ *json.UnmarshalTypeError
+			if errors.As(err, &typ) {
+				typ.Field = strings.TrimSuffix(k+"."+typ.Field, ".")
+			}
+			return err
+		}
+		out[k] = val
+	}
+	*m = out
+	return nil
+}
+
 type apiAssessmentRequest struct {
-	Answers  map[string]flexibleAnswer `json:"answers"`
-	UTM      map[string]string         `json:"utm"`
-	Referrer string                    `json:"referrer"`
+	Answers  keyedMap[flexibleAnswer] `json:"answers"`
+	UTM      keyedMap[string]         `json:"utm"`
+	Referrer string                   `json:"referrer"`
+	// StartedReported says this session already counted its start through
+	// POST /api/v1/assessments/started, as the page script does.
+	StartedReported bool `json:"started_reported"`
 }
 
 type apiReason struct {
@@ -101,6 +135,11 @@ func (h *Handler) apiSubmitAssessment(c *gin.Context) {
 		h.fail(c, err)
 		return
 	}
+	// A client that never reported the start still started; counting it
+	// here keeps completed from outgrowing started.
+	if !req.StartedReported {
+		h.assessments.CountStarted()
+	}
 	resp := apiAssessmentResponse{
 		ID: a.ID, Version: a.Version, Team: a.Result.Team, Confidence: a.Result.Confidence,
 		Scores:  apiScores{Django: a.Result.Scores.Django, NodeJS: a.Result.Scores.NodeJS},
@@ -124,17 +163,17 @@ func (h *Handler) apiAssessmentStarted(c *gin.Context) {
 }
 
 type apiLeadRequest struct {
-	AssessmentID string            `json:"assessment_id"`
-	Name         string            `json:"name"`
-	Email        string            `json:"email"`
-	Company      string            `json:"company"`
-	Region       string            `json:"region"`
-	Timezone     string            `json:"timezone"`
-	Message      string            `json:"message"`
-	Consent      bool              `json:"consent"`
-	UTM          map[string]string `json:"utm"`
-	Referrer     string            `json:"referrer"`
-	Website      string            `json:"website"`
+	AssessmentID string           `json:"assessment_id"`
+	Name         string           `json:"name"`
+	Email        string           `json:"email"`
+	Company      string           `json:"company"`
+	Region       string           `json:"region"`
+	Timezone     string           `json:"timezone"`
+	Message      string           `json:"message"`
+	Consent      bool             `json:"consent"`
+	UTM          keyedMap[string] `json:"utm"`
+	Referrer     string           `json:"referrer"`
+	Website      string           `json:"website"`
 }
 
 func (h *Handler) apiCreateLead(c *gin.Context) {
@@ -173,22 +212,54 @@ func (h *Handler) limitedJSON(c *gin.Context, limit *ipLimiter, dst any) bool {
 	return h.decodeJSON(c, dst)
 }
 
-// decodeJSON reads a JSON body or answers 400 (malformed) or 413 (too large).
-func (h *Handler) decodeJSON(c *gin.Context, dst any) bool {
-	err := json.NewDecoder(c.Request.Body).Decode(dst)
+// decodeJSON reads a body holding one JSON object, or answers 400 (empty,
+// malformed, not an object, data after it) or 413 (too large).
+func (h *Handler) decodeJSON(c *gin.Context, dst any) bool { return h.readJSON(c, dst, false) }
+
+// decodeOptionalJSON is decodeJSON for a body the client may leave out. An
+// empty body is known only by reading it: chunked or not, with or without
+// Content-Length, so emptiness is judged on what arrives.
+func (h *Handler) decodeOptionalJSON(c *gin.Context, dst any) bool { return h.readJSON(c, dst, true) }
+
+var errDataAfterJSON = errors.New("data after the JSON object")
+
+func (h *Handler) readJSON(c *gin.Context, dst any, optional bool) bool {
+	dec := json.NewDecoder(c.Request.Body)
+	err := dec.Decode(dst)
 	if err == nil {
+		err = nothingAfter(dec, c.Request.Body)
+	}
+	if err == nil || (optional && errors.Is(err, io.EOF)) {
 		return true
 	}
 	var tooBig *http.MaxBytesError
+	var typ *json.UnmarshalTypeError
 	switch {
 	case errors.As(err, &tooBig):
 		h.respondError(c, http.StatusRequestEntityTooLarge, "too_large", "The request body is too large.")
 	case errors.Is(err, io.EOF):
 		h.respondError(c, http.StatusBadRequest, "bad_json", "The request body is empty; send a JSON object.")
+	case errors.Is(err, errDataAfterJSON):
+		h.respondError(c, http.StatusBadRequest, "bad_json", "The request body has data after the JSON object; send one object only.")
+	case errors.As(err, &typ) && typ.Field == "":
+		h.respondError(c, http.StatusBadRequest, "bad_json", "The request body must be a JSON object.")
 	default:
 		h.respondError(c, http.StatusBadRequest, "bad_json", fmt.Sprintf("The request body is not valid JSON: %s.", jsonProblem(err)))
 	}
 	return false
+}
+
+// nothingAfter reads the rest of the body: a second object or stray text
+// after the first means the client sent something other than it thinks.
+func nothingAfter(dec *json.Decoder, body io.Reader) error {
+	rest, err := io.ReadAll(io.MultiReader(dec.Buffered(), body))
+	if err != nil {
+		return err
+	}
+	if len(bytes.Trim(rest, " \t\r\n")) > 0 {
+		return errDataAfterJSON
+	}
+	return nil
 }
 
 func jsonProblem(err error) string {

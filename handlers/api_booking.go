@@ -3,7 +3,6 @@ package handlers
 import (
 	"errors"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -25,18 +24,9 @@ func apiSlots(slots []services.Slot, loc *time.Location) []apiSlot {
 }
 
 func (h *Handler) apiSlots(c *gin.Context) {
-	days := 0
-	if raw := c.Query("days"); raw != "" {
-		n, err := strconv.Atoi(raw)
-		if err != nil {
-			h.fail(c, services.Invalid(map[string]string{"days": "Ask for 1 to 31 days."}))
-			return
-		}
-		days = n
-	}
 	slots, loc, err := h.bookings.OpenSlots(c.Request.Context(), services.SlotRequest{
 		InquiryID: c.Query("lead_id"), Team: c.Query("team"), Region: c.Query("region"),
-		Timezone: c.Query("tz"), From: c.Query("from"), Days: days,
+		Timezone: c.Query("tz"), From: c.Query("from"), Days: c.Query("days"),
 	})
 	if err != nil {
 		h.fail(c, err)
@@ -161,7 +151,7 @@ func (h *Handler) apiCancelBooking(c *gin.Context) {
 	var req struct {
 		Reason string `json:"reason"`
 	}
-	if c.Request.ContentLength != 0 && !h.decodeJSON(c, &req) {
+	if !h.decodeOptionalJSON(c, &req) {
 		return
 	}
 	bk, err := h.bookings.Cancel(c.Request.Context(), c.Param("token"), req.Reason)

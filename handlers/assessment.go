@@ -76,7 +76,7 @@ func (h *Handler) submitAssessment(c *gin.Context) {
 	if services.ErrorCode(err) == services.CodeInvalid {
 		form := h.newAssessmentForm(c, attr)
 		form.Selected, form.Errors = selectedFrom(answers), fieldErrors(err)
-		form.FormError = "Please answer every question; your other answers are kept."
+		form.FormError = "Please check the highlighted questions; your other answers are kept."
 		h.renderAssessmentForm(c, http.StatusUnprocessableEntity, form)
 		return
 	}

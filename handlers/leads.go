@@ -116,6 +116,11 @@ func (h *Handler) renderResult(c *gin.Context, status int, a services.Assessment
 	c.HTML(status, "result", resultPage{Page: p, Result: res, Lead: form})
 }
 
+// consentChecked is the value of the consent checkbox in
+// templates/partials/lead_form.html. Only it counts: a body made by hand
+// with consent=false must not pass for a tick.
+const consentChecked = "yes"
+
 // submitLead is the no-JavaScript lead form. Any refusal shows the same form
 // again with everything the prospect typed.
 func (h *Handler) submitLead(c *gin.Context) {
@@ -131,7 +136,7 @@ func (h *Handler) submitLead(c *gin.Context) {
 	form.Values = services.NewLead{
 		AssessmentID: c.Param("id"), Name: c.PostForm("name"), Email: c.PostForm("email"), Company: c.PostForm("company"),
 		Region: c.PostForm("region"), Timezone: c.PostForm("timezone"), Message: c.PostForm("message"),
-		Consent: c.PostForm("consent") != "", Website: c.PostForm("website"),
+		Consent: c.PostForm("consent") == consentChecked, Website: c.PostForm("website"),
 		IP: c.ClientIP(), UserAgent: c.Request.UserAgent(),
 	}
 	if err != nil {

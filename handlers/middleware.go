@@ -5,9 +5,13 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
+	"io"
 	"log/slog"
+	"mime"
+	"mime/multipart"
 	"net"
 	"net/http"
+	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
@@ -175,15 +179,26 @@ func bodyLimit(n int64) gin.HandlerFunc {
 	}
 }
 
-// formBody reads form posts before any handler, so a malformed body is a
-// 400 and an oversized one a 413, instead of fields silently read as empty.
+// formBody reads form posts, urlencoded or multipart, before any handler,
+// so a malformed body is a 400 and an oversized one a 413, instead of
+// fields silently read as empty.
 func formBody() gin.HandlerFunc {
 	return func(c *gin.Context) {
-		if c.Request.Method != http.MethodPost || c.ContentType() != "application/x-www-form-urlencoded" {
+		if c.Request.Method != http.MethodPost {
 			c.Next()
 			return
 		}
-		if err := c.Request.ParseForm(); err != nil {
+		var err error
+		switch c.ContentType() {
+		case "application/x-www-form-urlencoded":
+			err = c.Request.ParseForm()
+		case "multipart/form-data":
+			err = parseMultipartValues(c.Request)
+		default:
+			c.Next()
+			return
+		}
+		if err != nil {
 			status, msg := http.StatusBadRequest, "Bad Request: the form could not be read. Please go back and try again.\n"
 			var tooBig *http.MaxBytesError
 			if errors.As(err, &tooBig) {
@@ -196,6 +211,50 @@ func formBody() gin.HandlerFunc {
 		}
 		c.Next()
 	}
+}
+
+// parseMultipartValues fills r.Form and r.PostForm from a multipart body,
+// as ParseForm does from an urlencoded one. Our forms upload nothing, so
+// file parts are read past and dropped: unlike ParseMultipartForm, nothing
+// is held in memory or spilled to temporary files.
+func parseMultipartValues(r *http.Request) error {
+	_, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || params["boundary"] == "" {
+		return errors.New("multipart body without a boundary")
+	}
+	if err := r.ParseForm(); err != nil { // the query only: ParseForm leaves multipart bodies alone
+		return err
+	}
+	values := url.Values{}
+	parts := multipart.NewReader(r.Body, params["boundary"])
+	for {
+		part, err := parts.NextPart()
+		if err == io.EOF { // the closing boundary; a wrapped EOF is a cut-off body
+			break
+		}
+		if err != nil {
+			return err
+		}
+		if part.FormName() == "" || part.FileName() != "" {
+			_, err = io.Copy(io.Discard, part)
+		} else {
+			var v strings.Builder
+			if _, err = io.Copy(&v, part); err == nil {
+				values.Add(part.FormName(), v.String())
+			}
+		}
+		if err != nil {
+			return err
+		}
+	}
+	for k, vs := range values {
+		r.PostForm[k] = append(r.PostForm[k], vs...)
+		r.Form[k] = append(r.Form[k], vs...)
+	}
+	// gin's PostForm calls ParseMultipartForm, which returns at once when
+	// MultipartForm is set, instead of finding the body already read.
+	r.MultipartForm = &multipart.Form{Value: values, File: map[string][]*multipart.FileHeader{}}
+	return nil
 }
 
 // knownMethods bounds the method label of the request metrics; anything

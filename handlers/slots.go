@@ -76,11 +76,12 @@ func (h *Handler) slotPicker(c *gin.Context, base, region string, req services.S
 	if skip != nil {
 		slots = slices.DeleteFunc(slots, skip)
 	}
-	return newSlotPicker(c, base, region, slots, loc, pickerStart(req.From, loc)), nil
+	return newSlotPicker(c, base, region, slots, loc, pickerStart(req.From, loc), h.bookings.LastSlotDay(loc)), nil
 }
 
-// newSlotPicker groups slots by local day and links the weeks around.
-func newSlotPicker(c *gin.Context, base, region string, slots []services.Slot, loc *time.Location, from time.Time) slotPicker {
+// newSlotPicker groups slots by local day and links the weeks around; no
+// link goes past lastDay, where the service would refuse the date.
+func newSlotPicker(c *gin.Context, base, region string, slots []services.Slot, loc *time.Location, from, lastDay time.Time) slotPicker {
 	p := slotPicker{
 		Base: base, PickAction: withEmbed(c, base+"/confirm"), Zones: services.ZonesFor(region), TZ: loc.String(),
 		TZLabel: zoneLabel(region, loc.String()), From: from.Format(time.DateOnly), Empty: len(slots) == 0,
@@ -100,7 +101,10 @@ func newSlotPicker(c *gin.Context, base, region string, slots []services.Slot, l
 		}
 		return base + "?" + q.Encode()
 	}
-	p.NextURL = week(from.AddDate(0, 0, 7))
+	next := from.AddDate(0, 0, 7)
+	if day := time.Date(next.Year(), next.Month(), next.Day(), 0, 0, 0, 0, loc); !day.After(lastDay) {
+		p.NextURL = week(next)
+	}
 	if today := time.Now().In(loc); from.After(today) {
 		p.PrevURL = week(from.AddDate(0, 0, -7))
 	}

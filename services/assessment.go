@@ -47,6 +47,10 @@ func (w Weights) toward(team string) int {
 	return w.NodeJS
 }
 
+// NoneOption is the id of a multiple-choice question's "None of these"
+// option, which excludes every other option of that question.
+const NoneOption = "none"
+
 // Answers maps a question id to the chosen option ids.
 type Answers map[string][]string
 
@@ -182,6 +186,10 @@ func (d *AssessmentDefinition) chosenOptions(answers Answers) ([]chosenOption, e
 			continue
 		case len(ids) > 1 && !q.Multiple:
 			fields[q.ID] = "Choose one answer."
+			continue
+		}
+		if none, ok := q.option(NoneOption); ok && q.Multiple && len(ids) > 1 && slices.Contains(ids, NoneOption) {
+			fields[q.ID] = "\u201c" + none.Label + "\u201d cannot be chosen with other answers: untick it or them."
 			continue
 		}
 		seen := map[string]bool{}

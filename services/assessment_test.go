@@ -146,6 +146,49 @@ func TestAssessmentRefusesBadAnswers(t *testing.T) {
 	}
 }
 
+// "None of these" contradicts any other choice, so the pair is refused
+// rather than scored as if the other choices stood.
+func TestNoneOfTheseStandsAlone(t *testing.T) {
+	def := loadDefinition(t)
+	var multi services.Question
+	for _, q := range def.Questions {
+		if q.Multiple {
+			multi = q
+		}
+	}
+	first := func(q services.Question) string { return q.Options[0].ID }
+	tests := []struct {
+		name    string
+		choice  []string
+		refused bool
+	}{
+		{"none alone", []string{"none"}, false},
+		{"two real options", []string{"chat", "admin"}, false},
+		{"none first", []string{"none", "chat"}, true},
+		{"none last", []string{"admin", "payments", "none"}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a := allAnswers(def, first)
+			a[multi.ID] = tt.choice
+			_, err := def.Score(a)
+			var e *services.Error
+			switch {
+			case !tt.refused && err != nil:
+				t.Fatalf("refused: %v", err)
+			case tt.refused && (!errors.As(err, &e) || !strings.Contains(e.Fields[multi.ID], "None of these")):
+				t.Fatalf("error = %v, want a message for %s naming the option", err, multi.ID)
+			}
+		})
+	}
+	// A single-choice question may have an option called "none" too.
+	a := allAnswers(def, first)
+	a["realtime"] = []string{"none"}
+	if _, err := def.Score(a); err != nil {
+		t.Fatalf("realtime=none: %v", err)
+	}
+}
+
 func TestParseAssessmentRejectsBrokenDefinitions(t *testing.T) {
 	good, err := os.ReadFile("../content/assessment.json")
 	if err != nil {

@@ -15,7 +15,7 @@ func TestExternalBusyBlocksHideSlots(t *testing.T) {
 	if _, err := f.db.Exec(`INSERT INTO consultant_busy (consultant_id, period) VALUES ($1, tstzrange($2, $3))`, c.ID, f.at(8, 10, 0), f.at(8, 10, 30)); err != nil {
 		t.Fatal(err)
 	}
-	slots, _, err := f.bookings.OpenSlots(context.Background(), services.SlotRequest{Team: "django", Region: "canada", Timezone: "America/Toronto", From: "2026-12-08", Days: 1})
+	slots, _, err := f.bookings.OpenSlots(context.Background(), services.SlotRequest{Team: "django", Region: "canada", Timezone: "America/Toronto", From: "2026-12-08", Days: "1"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,7 +53,7 @@ func BenchmarkSlots(b *testing.B) {
 				b.Fatal(err)
 			}
 			f.db.Exec(`ANALYZE bookings`)
-			req := services.SlotRequest{InquiryID: lead.ID, From: "2026-12-08", Days: 7}
+			req := services.SlotRequest{InquiryID: lead.ID, From: "2026-12-08", Days: "7"}
 			b.ResetTimer()
 			for b.Loop() {
 				slots, _, err := f.bookings.OpenSlots(context.Background(), req)

@@ -81,7 +81,7 @@ func (in *NewLead) normalize() error {
 	in.Timezone = strings.TrimSpace(in.Timezone)
 	in.Message = cleanText(in.Message)
 	fields := map[string]string{}
-	if in.Name == "" {
+	if !visibleText(in.Name) {
 		fields["name"] = "Enter your name."
 	} else if len([]rune(in.Name)) > 120 {
 		fields["name"] = "Keep your name under 120 characters."
@@ -89,7 +89,7 @@ func (in *NewLead) normalize() error {
 	if !validEmail(in.Email) {
 		fields["email"] = "Enter a work email such as ana@company.com."
 	}
-	if in.Company == "" {
+	if !visibleText(in.Company) {
 		fields["company"] = "Enter your company or project name."
 	} else if len([]rune(in.Company)) > 200 {
 		fields["company"] = "Keep the company name under 200 characters."

@@ -189,6 +189,39 @@ func TestLeadCaptureValidation(t *testing.T) {
 	}
 }
 
+// A name or company of invisible characters is no name: it would reach
+// mail and calendars as blank, or reverse the text around it.
+func TestLeadCaptureNeedsVisibleNameAndCompany(t *testing.T) {
+	f := newLeadFixture(t)
+	a := f.mustAssessment(t, nil)
+	for _, tt := range []struct{ name, field, value string }{
+		{"bidi override, BOM, zero-width space", "name", "\u202E\uFEFF\u200B"},
+		{"a lone combining accent", "name", "\u0301"},
+		{"joiners only", "name", "\u200D\u200C"},
+		{"zero-width company", "company", "\u200B \u200B"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			in := validLead(a.ID)
+			if tt.field == "name" {
+				in.Name = tt.value
+			} else {
+				in.Company = tt.value
+			}
+			_, err := f.leads.Capture(context.Background(), in)
+			var e *services.Error
+			if !errors.As(err, &e) || e.Fields[tt.field] == "" {
+				t.Fatalf("error = %v, want a message for %s", err, tt.field)
+			}
+		})
+	}
+	in := validLead(a.ID)
+	in.Name, in.Company = "\u202EAna\u200B Silva", "\uFEFFAcme"
+	lead, err := f.leads.Capture(context.Background(), in)
+	if err != nil || lead.Name != "Ana Silva" || lead.Company != "Acme" {
+		t.Fatalf("stored %q %q, %v; want the invisible characters gone", lead.Name, lead.Company, err)
+	}
+}
+
 func TestLeadCaptureHoneypotAndReuse(t *testing.T) {
 	f := newLeadFixture(t)
 	ctx := context.Background()

@@ -109,7 +109,7 @@ func TestFunnelMetrics(t *testing.T) {
 	app := startApp(t, map[string]string{"DATABASE_URL": dbURL})
 	get(t, app.URL+"/", nil)
 	postJSON(t, app.URL+"/api/v1/assessments/started", nil)
-	_, a := postJSON(t, app.URL+"/api/v1/assessments", map[string]any{"answers": firstAnswers(t, app)})
+	_, a := postJSON(t, app.URL+"/api/v1/assessments", map[string]any{"answers": firstAnswers(t, app), "started_reported": true})
 	postJSON(t, app.URL+"/api/v1/leads", map[string]any{
 		"assessment_id": a["id"], "name": "Ana", "email": "ana@acme.example.com", "company": "Acme",
 		"region": "usa", "timezone": "America/New_York", "consent": true,

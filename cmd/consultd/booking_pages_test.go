@@ -176,3 +176,34 @@ func mustLoad(t *testing.T, zone string) *time.Location {
 	}
 	return loc
 }
+
+// The week links stop at the booking horizon, and a date past it (typed
+// into the URL) shows the current week instead of an error.
+func TestSlotPickerStopsAtTheHorizon(t *testing.T) {
+	db, dbURL := pgtest.NewDBWithURL(t)
+	services.SeedDemo(context.Background(), services.NewConsultants(db))
+	app := startApp(t, map[string]string{"DATABASE_URL": dbURL, "BOOKING_HORIZON_DAYS": "30"})
+	leadID, _ := newLeadVia(t, app, firstAnswers(t, app), "pat@acme.example.com")
+	toronto := mustLoad(t, "America/Toronto")
+	day := func(offset int) string { return time.Now().In(toronto).AddDate(0, 0, offset).Format(time.DateOnly) }
+	page := func(from string) string {
+		t.Helper()
+		resp, body := get(t, app.URL+"/leads/"+leadID+"?tz=America/Toronto&from="+from, nil)
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("from=%s = %d", from, resp.StatusCode)
+		}
+		return body
+	}
+	if body := page(day(14)); !strings.Contains(body, "from="+day(21)) {
+		t.Fatal("no Later link inside the horizon")
+	}
+	if body := page(day(28)); strings.Contains(body, "Later →") {
+		t.Fatal("a Later link points past the horizon")
+	}
+	if body := page(day(45)); !strings.Contains(body, `name="from" value="`+day(0)+`"`) {
+		t.Fatal("a date past the horizon did not fall back to this week")
+	}
+	if body := page("0000-01-01"); !strings.Contains(body, `name="from" value="`+day(0)+`"`) {
+		t.Fatal("a date long past did not fall back to this week")
+	}
+}

@@ -188,6 +188,11 @@ func TestBrowserAssessmentToLead(t *testing.T) {
 	if !strings.HasSuffix(path, "/?utm_source=browser-test") {
 		t.Fatalf("the page reloaded or moved to %s", path)
 	}
+	// The page reported the start on the first answer and said so when
+	// submitting, so the start is counted once.
+	if started, completed := funnelCount(t, app, "assessment_started"), funnelCount(t, app, "assessment_completed"); started != "1" || completed != "1" {
+		t.Fatalf("funnel after the JavaScript assessment: started %s, completed %s; want 1 and 1", started, completed)
+	}
 	var region, zone string
 	chromedp.Run(ctx,
 		chromedp.WaitVisible(`#lead-form`),

@@ -44,7 +44,9 @@
     var next = form.querySelector('.js-next');
     var submit = form.querySelector('.js-submit');
     var formError = form.querySelector('.form-error');
-    var started = false;
+    // The start report, once sent: a promise of whether the server counted
+    // it, so the submission can say so and the start is counted once.
+    var started = null;
     var current = Math.max(0, questions.findIndex(function (q) { return q.classList.contains('has-error'); }));
 
     form.classList.add('stepped');
@@ -92,12 +94,22 @@
 
     form.addEventListener('change', function (e) {
       if (!started) {
-        started = true;
-        form.querySelector('input[name=js_started]').value = '1';
-        fetch('/api/v1/assessments/started', { method: 'POST', credentials: 'same-origin', keepalive: true }).catch(function () {});
+        started = fetch('/api/v1/assessments/started', { method: 'POST', credentials: 'same-origin', keepalive: true })
+          .then(function (resp) {
+            if (resp.ok) form.querySelector('input[name=js_started]').value = '1';
+            return resp.ok;
+          }, function () { return false; });
       }
       var q = e.target.closest('fieldset.question');
       if (q) setError(q, '');
+      // "None of these" and the other choices exclude each other; the
+      // server refuses the pair, so the page never lets it happen.
+      if (q && e.target.type === 'checkbox' && e.target.checked) {
+        var none = e.target.value === 'none';
+        q.querySelectorAll('input[type=checkbox]:checked').forEach(function (box) {
+          if (box !== e.target && (box.value === 'none') !== none) box.checked = false;
+        });
+      }
       if (pointer && e.target.type === 'radio' && current < questions.length - 1) window.setTimeout(advance, 180);
     });
     next.addEventListener('click', advance);
@@ -114,7 +126,9 @@
       });
       var attr = attribution(form);
       submit.disabled = true;
-      postJSON('/api/v1/assessments', { answers: answers, utm: attr.utm, referrer: attr.referrer }).then(function (res) {
+      (started || Promise.resolve(false)).then(function (reported) {
+        return postJSON('/api/v1/assessments', { answers: answers, utm: attr.utm, referrer: attr.referrer, started_reported: reported });
+      }).then(function (res) {
         submit.disabled = false;
         if (res.status === 201) { showResult(form, res.data); return; }
         if (res.status === 422 && res.data.errors) {
