@@ -9,7 +9,10 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strings"
+	"time"
 
+	"github.com/alexedwards/scs/v2"
 	"github.com/gin-gonic/gin"
 	"github.com/klauspost/compress/gzhttp"
 	"github.com/prometheus/client_golang/prometheus"
@@ -31,6 +34,10 @@ type Config struct {
 	Version        string
 	RateLimits     RateLimits
 	MetricsToken   string // when set, /metrics wants "Authorization: Bearer <token>"
+	// Staff sessions end after this long without a request, and after
+	// SessionLifetime in any case.
+	SessionIdleTimeout time.Duration
+	SessionLifetime    time.Duration
 }
 
 // Deps are the services the handlers call.
@@ -43,6 +50,10 @@ type Deps struct {
 	Leads       *services.Leads
 	Funnel      *services.Funnel
 	Bookings    *services.Bookings
+	Users       *services.Users
+	Audit       *services.Audit
+	// SessionStore keeps staff sessions where every instance sees them.
+	SessionStore scs.Store
 }
 
 // Handler holds what every route needs.
@@ -61,10 +72,13 @@ type Handler struct {
 	leads       *services.Leads
 	funnel      *services.Funnel
 	bookings    *services.Bookings
+	users       *services.Users
+	audit       *services.Audit
+	sessions    *scs.SessionManager
 }
 
 // pageNames lists every page template a handler renders; all must exist at start.
-var pageNames = []string{"article", "assessment", "result", "booking", "confirm", "manage", "reschedule", "reschedule_confirm", "email_sent", "retry", "error"}
+var pageNames = []string{"article", "assessment", "result", "booking", "confirm", "manage", "reschedule", "reschedule_confirm", "email_sent", "retry", "error", "login", "admin_dashboard", "portal"}
 
 // New builds the whole HTTP stack: gin routes inside net/http's cross-origin
 // protection, which refuses state-changing requests from other sites.
@@ -77,13 +91,14 @@ func New(cfg Config, deps Deps) (http.Handler, error) {
 		cfg: cfg, log: deps.Logger, assets: assets, health: deps.Health, reg: deps.Registry,
 		limits: newLimiters(cfg.RateLimits), art: deps.Article, assessments: deps.Assessments,
 		leads: deps.Leads, funnel: deps.Funnel, bookings: deps.Bookings,
+		users: deps.Users, audit: deps.Audit, sessions: newSessionManager(deps.SessionStore, cfg),
 	}
 	faq, err := deps.Article.FAQJSONLD()
 	if err != nil {
 		return nil, fmt.Errorf("FAQ JSON-LD: %w", err)
 	}
 	h.faqJSON = template.JS(faq) // json.Marshal escapes <, > and &, so it cannot close the script
-	h.tmpl, err = LoadTemplates(templates.FS, template.FuncMap{"asset": assets.URL, "inc": inc, "selected": selected})
+	h.tmpl, err = LoadTemplates(templates.FS, template.FuncMap{"asset": assets.URL, "inc": inc, "selected": selected, "hasPrefix": strings.HasPrefix})
 	if err != nil {
 		return nil, err
 	}
@@ -116,7 +131,19 @@ func New(cfg Config, deps Deps) (http.Handler, error) {
 	if err != nil {
 		return nil, fmt.Errorf("gzip: %w", err)
 	}
-	return compress(headAsGet(cop.Handler(engine))), nil
+	return compress(headAsGet(cop.Handler(withStaffSessions(engine, h.sessions)))), nil
+}
+
+// withStaffSessions loads and saves sessions on the staff paths only.
+func withStaffSessions(next http.Handler, sm *scs.SessionManager) http.Handler {
+	staff := sm.LoadAndSave(next)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if sessionPath(r.URL.Path) {
+			staff.ServeHTTP(w, r)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 func (h *Handler) metricsHandler() gin.HandlerFunc {

@@ -4,6 +4,8 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+
+	"consultd/services"
 )
 
 // Page is what the layout needs; every page's data embeds it.
@@ -18,6 +20,10 @@ type Page struct {
 	Embed       bool
 	OGType      string
 	BaseURL     string
+	// Staff is the signed-in user on staff pages; the header then shows
+	// their navigation instead of the site's.
+	Staff services.Actor
+	Path  string
 }
 
 func (h *Handler) page(c *gin.Context, title, description string) Page {
@@ -31,5 +37,7 @@ func (h *Handler) page(c *gin.Context, title, description string) Page {
 		Embed:       isEmbed(c),
 		OGType:      "website",
 		BaseURL:     h.cfg.BaseURL.String(),
+		Staff:       services.ActorFrom(c.Request.Context()),
+		Path:        c.Request.URL.Path,
 	}
 }

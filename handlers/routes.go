@@ -1,6 +1,10 @@
 package handlers
 
-import "github.com/gin-gonic/gin"
+import (
+	"github.com/gin-gonic/gin"
+
+	"consultd/services"
+)
 
 // routes is the table of contents of the site, one line per route.
 func (h *Handler) routes(r *gin.Engine) {
@@ -27,6 +31,10 @@ func (h *Handler) routes(r *gin.Engine) {
 	r.POST("/b/:token/cancel", h.cancelBooking)
 	r.GET("/embed/assessment", h.embedAssessment)
 
+	r.GET("/login", h.loginForm)
+	r.POST("/login", h.login)
+	r.POST("/logout", h.logout)
+
 	api := r.Group("/api/v1", noStore)
 	api.GET("/assessment", h.apiAssessmentDefinition)
 	api.POST("/assessments", h.apiSubmitAssessment)
@@ -37,6 +45,16 @@ func (h *Handler) routes(r *gin.Engine) {
 	api.GET("/bookings/:token", h.apiGetBooking)
 	api.POST("/bookings/:token/reschedule", h.apiRescheduleBooking)
 	api.POST("/bookings/:token/cancel", h.apiCancelBooking)
+
+	// Staff: every route below needs a signed-in user; each group names the
+	// roles it lets through.
+	staff := r.Group("", h.signedIn)
+	sales := staff.Group("/admin", h.allow(services.RoleAdmin, services.RoleSales))
+	sales.GET("", h.adminDashboard)
+	admins := staff.Group("/admin", h.allow(services.RoleAdmin))
+	_ = admins
+	portal := staff.Group("/me", h.allow(services.RoleConsultant))
+	portal.GET("", h.portalHome)
 
 	r.NoRoute(h.notFound)
 	r.NoMethod(h.methodNotAllowed)

@@ -18,6 +18,9 @@ const (
 // ErrNotFound is returned when a requested record does not exist.
 var ErrNotFound = &Error{Code: CodeNotFound, Message: "Not found."}
 
+// ErrForbidden is returned when the actor may not do or see something.
+var ErrForbidden = &Error{Code: CodeForbidden, Message: "Your account may not do that."}
+
 // Error is a failure whose Message is safe to show to the person who caused it.
 // Fields carries one message per form field for validation failures.
 type Error struct {

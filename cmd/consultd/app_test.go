@@ -309,13 +309,13 @@ func TestAppShutsDownGracefully(t *testing.T) {
 
 func TestRunVersionAndUsage(t *testing.T) {
 	var out bytes.Buffer
-	if err := run(context.Background(), []string{"version"}, envFrom(nil), &out, io.Discard); err != nil {
+	if err := run(context.Background(), []string{"version"}, envFrom(nil), nil, &out, io.Discard); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.HasPrefix(out.String(), "consultd ") {
 		t.Fatalf("version printed %q", out.String())
 	}
-	err := run(context.Background(), []string{"frobnicate"}, envFrom(map[string]string{"DATABASE_URL": "postgres://x@127.0.0.1/x"}), io.Discard, io.Discard)
+	err := run(context.Background(), []string{"frobnicate"}, envFrom(map[string]string{"DATABASE_URL": "postgres://x@127.0.0.1/x"}), nil, io.Discard, io.Discard)
 	if err == nil || !strings.Contains(err.Error(), "unknown command") {
 		t.Fatalf("unknown command error = %v", err)
 	}
@@ -326,17 +326,17 @@ func TestRunMigrateAndSeedDemo(t *testing.T) {
 	env := envFrom(map[string]string{"DATABASE_URL": url, "LOG_LEVEL": "error"})
 	ctx := context.Background()
 	var out bytes.Buffer
-	if err := run(ctx, []string{"migrate", "status"}, env, &out, io.Discard); err != nil {
+	if err := run(ctx, []string{"migrate", "status"}, env, nil, &out, io.Discard); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(out.String(), "pending") {
 		t.Fatalf("status before up:\n%s", out.String())
 	}
-	if err := run(ctx, []string{"migrate", "up"}, env, io.Discard, io.Discard); err != nil {
+	if err := run(ctx, []string{"migrate", "up"}, env, nil, io.Discard, io.Discard); err != nil {
 		t.Fatal(err)
 	}
 	out.Reset()
-	if err := run(ctx, []string{"migrate", "status"}, env, &out, io.Discard); err != nil {
+	if err := run(ctx, []string{"migrate", "status"}, env, nil, &out, io.Discard); err != nil {
 		t.Fatal(err)
 	}
 	if strings.Contains(out.String(), "pending") || !strings.Contains(out.String(), "applied") {
@@ -344,14 +344,14 @@ func TestRunMigrateAndSeedDemo(t *testing.T) {
 	}
 	for i, want := range []string{"12 consultants created, 0 updated", "0 consultants created, 12 updated"} {
 		out.Reset()
-		if err := run(ctx, []string{"seed-demo"}, env, &out, io.Discard); err != nil {
+		if err := run(ctx, []string{"seed-demo"}, env, nil, &out, io.Discard); err != nil {
 			t.Fatal(err)
 		}
 		if !strings.Contains(out.String(), want) {
 			t.Fatalf("seed-demo run %d printed %q, want %q", i+1, out.String(), want)
 		}
 	}
-	if err := run(ctx, []string{"migrate", "sideways"}, env, io.Discard, io.Discard); err == nil {
+	if err := run(ctx, []string{"migrate", "sideways"}, env, nil, io.Discard, io.Discard); err == nil {
 		t.Fatal("migrate sideways accepted")
 	}
 }

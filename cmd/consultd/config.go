@@ -45,6 +45,9 @@ type config struct {
 	BookingHorizonDays int
 	MaxReschedules     int
 	ProspectMailPerDay int
+	SessionIdleTimeout time.Duration
+	SessionLifetime    time.Duration
+	LoginLimits        services.LoginLimits
 }
 
 // loadConfig reads the environment and reports every problem at once, each
@@ -152,6 +155,16 @@ func loadConfig(getenv func(string) string) (config, error) {
 	cfg.BookingHorizonDays = int(parseInt(env("BOOKING_HORIZON_DAYS", "30"), "BOOKING_HORIZON_DAYS", 1, 365, &problems))
 	cfg.MaxReschedules = int(parseInt(env("BOOKING_MAX_RESCHEDULES", "5"), "BOOKING_MAX_RESCHEDULES", 0, 100, &problems))
 	cfg.ProspectMailPerDay = int(parseInt(env("PROSPECT_MAIL_PER_DAY", "10"), "PROSPECT_MAIL_PER_DAY", 0, 10000, &problems))
+	cfg.SessionIdleTimeout = parseDuration(env("SESSION_IDLE_TIMEOUT", "2h"), "SESSION_IDLE_TIMEOUT", &problems)
+	cfg.SessionLifetime = parseDuration(env("SESSION_LIFETIME", "12h"), "SESSION_LIFETIME", &problems)
+	if cfg.SessionIdleTimeout < time.Minute || cfg.SessionLifetime < cfg.SessionIdleTimeout {
+		problems = append(problems, "SESSION_IDLE_TIMEOUT must be at least 1m and SESSION_LIFETIME at least as long")
+	}
+	cfg.LoginLimits = services.LoginLimits{
+		PerAccount: int(parseInt(env("LOGIN_FAILURES_PER_ACCOUNT", "5"), "LOGIN_FAILURES_PER_ACCOUNT", 1, 1000, &problems)),
+		PerNetwork: int(parseInt(env("LOGIN_FAILURES_PER_NETWORK", "50"), "LOGIN_FAILURES_PER_NETWORK", 1, 100000, &problems)),
+		Window:     15 * time.Minute,
+	}
 
 	if cfg.AppEnv == "production" {
 		problems = append(problems, cfg.productionProblems()...)

@@ -17,7 +17,7 @@ func TestConsultantCommands(t *testing.T) {
 	runOK := func(args ...string) string {
 		t.Helper()
 		var out bytes.Buffer
-		if err := run(ctx, args, env, &out, io.Discard); err != nil {
+		if err := run(ctx, args, env, nil, &out, io.Discard); err != nil {
 			t.Fatalf("consultd %s: %v", strings.Join(args, " "), err)
 		}
 		return out.String()
@@ -52,7 +52,7 @@ func TestConsultantCommands(t *testing.T) {
 		{"consultant", "hours", "--email", "nobody@consult.example.com"},
 		{"consultant", "fire"},
 	} {
-		if err := run(ctx, bad, env, io.Discard, io.Discard); err == nil {
+		if err := run(ctx, bad, env, nil, io.Discard, io.Discard); err == nil {
 			t.Errorf("consultd %s succeeded", strings.Join(bad, " "))
 		}
 	}

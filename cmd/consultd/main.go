@@ -22,7 +22,7 @@ var version = ""
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "consultd:", err)
 		os.Exit(1)
 	}
@@ -37,12 +37,14 @@ commands:
   seed-demo             load demo data (idempotent)
   consultant add|list|hours|timeoff
                         manage consultants (consultd consultant for details)
+  user add|list|disable manage staff accounts (consultd user for details)
   healthcheck           exit 0 when the local server answers /healthz (for containers)
   version               print the version
 `
 
-// run is the whole program; tests call it with their own args and environment.
-func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+// run is the whole program; tests call it with their own args and
+// environment. stdin (nil reads as empty) carries passwords for `user add`.
+func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
 	cmd := "serve"
 	if len(args) > 0 {
 		cmd, args = args[0], args[1:]
@@ -73,6 +75,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return seedDemoCommand(ctx, cfg, logger, stdout)
 	case "consultant":
 		return consultantCommand(ctx, cfg, args, stdout)
+	case "user":
+		return userCommand(ctx, cfg, args, stdin, stdout)
 	default:
 		return fmt.Errorf("unknown command %q\n\n%s", cmd, usage)
 	}

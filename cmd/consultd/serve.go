@@ -12,6 +12,7 @@ import (
 
 	"io/fs"
 
+	"github.com/alexedwards/scs/postgresstore"
 	"github.com/jmoiron/sqlx"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -90,6 +91,7 @@ type app struct {
 	funnel   *services.Funnel
 	mailer   *services.Mailer
 	bookings *services.Bookings
+	users    *services.Users
 }
 
 // buildApp wires services into the HTTP layer.
@@ -125,16 +127,19 @@ func buildApp(cfg config, logger *slog.Logger, db *sqlx.DB) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
+	users := services.NewUsers(db, cfg.SecretKey, cfg.LoginLimits, time.Now)
 	handler, err := handlers.New(handlers.Config{
-		SiteName:       cfg.SiteName,
-		BaseURL:        cfg.BaseURL,
-		AllowedHosts:   cfg.AllowedHosts,
-		TrustedProxies: cfg.TrustedProxies,
-		EmbedOrigins:   cfg.EmbedOrigins,
-		MaxBodyBytes:   cfg.MaxBodyBytes,
-		Version:        buildVersion(),
-		RateLimits:     cfg.RateLimits,
-		MetricsToken:   cfg.MetricsToken,
+		SiteName:           cfg.SiteName,
+		BaseURL:            cfg.BaseURL,
+		AllowedHosts:       cfg.AllowedHosts,
+		TrustedProxies:     cfg.TrustedProxies,
+		EmbedOrigins:       cfg.EmbedOrigins,
+		MaxBodyBytes:       cfg.MaxBodyBytes,
+		Version:            buildVersion(),
+		RateLimits:         cfg.RateLimits,
+		MetricsToken:       cfg.MetricsToken,
+		SessionIdleTimeout: cfg.SessionIdleTimeout,
+		SessionLifetime:    cfg.SessionLifetime,
 	}, handlers.Deps{
 		Logger:      logger,
 		Registry:    reg,
@@ -144,11 +149,15 @@ func buildApp(cfg config, logger *slog.Logger, db *sqlx.DB) (*app, error) {
 		Leads:       services.NewLeads(db, funnel, bookings),
 		Funnel:      funnel,
 		Bookings:    bookings,
+		Users:       users,
+		Audit:       services.NewAudit(db),
+		// Expired sessions are swept by the login-failure pruner's loop below.
+		SessionStore: postgresstore.NewWithCleanupInterval(db.DB, 0),
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &app{handler: handler, funnel: funnel, mailer: mailer, bookings: bookings}, nil
+	return &app{handler: handler, funnel: funnel, mailer: mailer, bookings: bookings, users: users}, nil
 }
 
 func newBookings(cfg config, db *sqlx.DB, funnel *services.Funnel, mailQueued func()) (*services.Bookings, error) {
@@ -196,6 +205,9 @@ func (a *app) startWorkers(ctx context.Context, logger *slog.Logger) <-chan stru
 		func() { a.mailer.Run(ctx, 5*time.Second) },
 		func() {
 			a.bookings.RunReminders(ctx, time.Minute, func(err error) { logger.Warn("queueing reminders failed", "error", err) })
+		},
+		func() {
+			a.users.RunHousekeeping(ctx, 10*time.Minute, func(err error) { logger.Warn("sign-in housekeeping failed", "error", err) })
 		},
 	}
 	for _, loop := range loops {
