@@ -52,6 +52,8 @@ type Deps struct {
 	Bookings    *services.Bookings
 	Users       *services.Users
 	Audit       *services.Audit
+	Inbox       *services.Inbox
+	Consultants *services.Consultants
 	// SessionStore keeps staff sessions where every instance sees them.
 	SessionStore scs.Store
 }
@@ -74,11 +76,13 @@ type Handler struct {
 	bookings    *services.Bookings
 	users       *services.Users
 	audit       *services.Audit
+	inbox       *services.Inbox
+	consultants *services.Consultants
 	sessions    *scs.SessionManager
 }
 
 // pageNames lists every page template a handler renders; all must exist at start.
-var pageNames = []string{"article", "assessment", "result", "booking", "confirm", "manage", "reschedule", "reschedule_confirm", "email_sent", "retry", "error", "login", "admin_dashboard", "portal"}
+var pageNames = []string{"article", "assessment", "result", "booking", "confirm", "manage", "reschedule", "reschedule_confirm", "email_sent", "retry", "error", "login", "admin_dashboard", "portal", "admin_leads", "admin_lead"}
 
 // New builds the whole HTTP stack: gin routes inside net/http's cross-origin
 // protection, which refuses state-changing requests from other sites.
@@ -91,7 +95,7 @@ func New(cfg Config, deps Deps) (http.Handler, error) {
 		cfg: cfg, log: deps.Logger, assets: assets, health: deps.Health, reg: deps.Registry,
 		limits: newLimiters(cfg.RateLimits), art: deps.Article, assessments: deps.Assessments,
 		leads: deps.Leads, funnel: deps.Funnel, bookings: deps.Bookings,
-		users: deps.Users, audit: deps.Audit, sessions: newSessionManager(deps.SessionStore, cfg),
+		users: deps.Users, audit: deps.Audit, inbox: deps.Inbox, consultants: deps.Consultants, sessions: newSessionManager(deps.SessionStore, cfg),
 	}
 	faq, err := deps.Article.FAQJSONLD()
 	if err != nil {

@@ -51,8 +51,18 @@ func (h *Handler) routes(r *gin.Engine) {
 	staff := r.Group("", h.signedIn)
 	sales := staff.Group("/admin", h.allow(services.RoleAdmin, services.RoleSales))
 	sales.GET("", h.adminDashboard)
+	sales.GET("/leads", h.adminLeads)
+	sales.GET("/leads.csv", h.adminLeadsCSV)
+	sales.POST("/leads/:id/status", h.adminLeadStatus)
+	sales.POST("/leads/:id/notes", h.adminLeadNote)
+	sales.POST("/leads/:id/reassign", h.adminLeadReassign)
+	sales.POST("/leads/:id/inquiries/:inquiry/accept", h.adminLeadAccept)
+	sales.POST("/leads/:id/bookings/:booking/no-show", h.adminLeadNoShow)
+	sales.GET("/leads/:id/export.json", h.adminLeadExport)
+	// Consultants may read the leads they meet; the service checks which.
+	staff.GET("/admin/leads/:id", h.allow(services.RoleAdmin, services.RoleSales, services.RoleConsultant), h.adminLead)
 	admins := staff.Group("/admin", h.allow(services.RoleAdmin))
-	_ = admins
+	admins.POST("/leads/:id/erase", h.adminLeadErase)
 	portal := staff.Group("/me", h.allow(services.RoleConsultant))
 	portal.GET("", h.portalHome)
 

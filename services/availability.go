@@ -107,6 +107,12 @@ func (a *Availability) candidates(ctx context.Context, team, region string, star
 	if start.Before(earliest) || start.Add(SlotLength).After(latest) {
 		return nil, nil, nil
 	}
+	return a.atStart(ctx, team, region, start, exclude)
+}
+
+// atStart is candidates without the notice and horizon: staff moving a
+// booking that is already made may do so at short notice.
+func (a *Availability) atStart(ctx context.Context, team, region string, start time.Time, exclude string) (working, free []string, err error) {
 	schedules, err := a.schedules(ctx, team, region, start.Add(-24*time.Hour), start.Add(24*time.Hour), exclude)
 	if err != nil {
 		return nil, nil, err

@@ -167,7 +167,7 @@ func moveToFirstFree(ctx context.Context, tx *sqlx.Tx, bookingID string, consult
 }
 
 func markLeadMoved(ctx context.Context, tx *sqlx.Tx, from, to Booking) error {
-	if _, err := tx.ExecContext(ctx, `UPDATE leads SET consultant_id = $2, updated_at = now() WHERE id = $1`, to.LeadID, to.ConsultantID); err != nil {
+	if _, err := tx.ExecContext(ctx, `UPDATE leads SET consultant_id = $2, updated_at = now(), last_activity_at = now() WHERE id = $1`, to.LeadID, to.ConsultantID); err != nil {
 		return fmt.Errorf("update lead consultant: %w", err)
 	}
 	return leadEvent(ctx, tx, to.LeadID, "booking_rescheduled", map[string]string{
@@ -199,8 +199,10 @@ func (b *Bookings) Cancel(ctx context.Context, token, reason string) (Booking, e
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `
-			UPDATE leads SET status = 'new', updated_at = now() WHERE id = $1 AND status = 'booked'
-			  AND NOT EXISTS (SELECT 1 FROM bookings WHERE lead_id = $1 AND `+liveBookingSQL+`)`, locked.LeadID); err != nil {
+			UPDATE leads SET updated_at = now(), last_activity_at = now(),
+				status = CASE WHEN status = 'booked' AND NOT EXISTS (SELECT 1 FROM bookings WHERE lead_id = $1 AND `+liveBookingSQL+`)
+				              THEN 'new' ELSE status END
+			WHERE id = $1`, locked.LeadID); err != nil {
 			return fmt.Errorf("reopen lead: %w", err)
 		}
 		if err := leadEvent(ctx, tx, locked.LeadID, "booking_cancelled", map[string]string{"booking_id": locked.ID, "start": locked.Start.UTC().Format(time.RFC3339)}); err != nil {

@@ -334,13 +334,27 @@ func upcomingBooking(ctx context.Context, tx *sqlx.Tx, leadID string, now time.T
 
 func markLeadBooked(ctx context.Context, tx *sqlx.Tx, bk Booking) error {
 	_, err := tx.ExecContext(ctx, `
-		UPDATE leads SET consultant_id = $2, updated_at = now(),
+		UPDATE leads SET consultant_id = $2, updated_at = now(), last_activity_at = now(),
 			status = CASE WHEN status IN ('new', 'contacted', 'qualified') THEN 'booked' ELSE status END
 		WHERE id = $1`, bk.LeadID, bk.ConsultantID)
 	if err != nil {
 		return fmt.Errorf("mark lead booked: %w", err)
 	}
 	return leadEvent(ctx, tx, bk.LeadID, "booked", map[string]string{"booking_id": bk.ID, "start": bk.Start.UTC().Format(time.RFC3339), "consultant": bk.ConsultantName})
+}
+
+// selectBookings reads the bookings matching where (SQL after WHERE).
+func selectBookings(ctx context.Context, q sqlx.QueryerContext, where string, args ...any) ([]Booking, error) {
+	var rows []bookingRow
+	if err := sqlx.SelectContext(ctx, q, &rows, bookingSelect+" WHERE "+where, args...); err != nil {
+		return nil, fmt.Errorf("select bookings: %w", err)
+	}
+	out := make([]Booking, len(rows))
+	for i, r := range rows {
+		out[i] = r.Booking
+		out[i].tokenSealed = r.Sealed
+	}
+	return out, nil
 }
 
 // getBooking reads one booking with its consultant and lead.

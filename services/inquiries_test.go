@@ -2,6 +2,7 @@ package services_test
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"io"
 	"mime"
@@ -52,8 +53,11 @@ func mailText(t *testing.T, raw string) string {
 			}
 			return
 		}
-		if strings.EqualFold(h.Get("Content-Transfer-Encoding"), "quoted-printable") {
+		switch strings.ToLower(h.Get("Content-Transfer-Encoding")) {
+		case "quoted-printable":
 			body = quotedprintable.NewReader(body)
+		case "base64":
+			body = base64.NewDecoder(base64.StdEncoding, body)
 		}
 		b, _ := io.ReadAll(body)
 		out.Write(b)

@@ -31,6 +31,7 @@ type InviteDetails struct {
 	ICSURL       string
 	Organizer    Person // SMTP_FROM mailbox and SITE_NAME
 	Rescheduled  bool   // REQUEST that moves an existing booking
+	Reassigned   bool   // REQUEST that keeps the time with another consultant
 }
 
 // ProspectInviteEmail is the invite (or cancellation) for the prospect; times in the prospect's zone.
@@ -158,6 +159,8 @@ func (d InviteDetails) prospectSubject() string {
 	switch {
 	case d.Method == MethodCancel:
 		return "Cancelled: " + what + ", " + when
+	case d.Reassigned:
+		return "Updated: " + what + ", " + when
 	case d.Rescheduled:
 		return "Moved: " + what + ", " + when
 	}
@@ -190,6 +193,7 @@ type inviteMailData struct {
 	ManageURL     string
 	ICSURL        string
 	Rescheduled   bool
+	Reassigned    bool
 	Cancelled     bool
 }
 
@@ -200,6 +204,7 @@ func (d InviteDetails) mailData(loc *time.Location) inviteMailData {
 		When:       FormatMeetingTime(d.Start, d.End, loc),
 		MeetingURL: d.MeetingURL, ManageURL: d.ManageURL, ICSURL: d.ICSURL,
 		Rescheduled: d.Rescheduled && d.Method != MethodCancel,
+		Reassigned:  d.Reassigned && d.Method != MethodCancel,
 		Cancelled:   d.Method == MethodCancel,
 	}
 }

@@ -22,24 +22,31 @@ const ConsentWording = "I agree to be contacted by email about my assessment and
 // CodeRejected marks a submission refused as automated.
 const CodeRejected = "rejected"
 
-// Lead is a prospect who finished the assessment and left their details.
+// Lead is one person (one email) for the sales team, with the details of
+// their first submission unless staff accepted a later one.
 type Lead struct {
-	ID           string         `db:"id"`
-	Name         string         `db:"name"`
-	Email        string         `db:"email"`
-	Company      string         `db:"company"`
-	Region       string         `db:"region"`
-	Timezone     string         `db:"timezone"`
-	Message      string         `db:"message"`
-	Team         string         `db:"team"`
-	Status       string         `db:"status"`
-	ConsultantID sql.NullString `db:"consultant_id"`
-	Referrer     string         `db:"referrer"`
-	CreatedAt    time.Time      `db:"created_at"`
-	UpdatedAt    time.Time      `db:"updated_at"`
+	ID               string         `db:"id"`
+	Name             string         `db:"name"`
+	Email            string         `db:"email"`
+	Company          string         `db:"company"`
+	Region           string         `db:"region"`
+	Timezone         string         `db:"timezone"`
+	Message          string         `db:"message"`
+	Team             string         `db:"team"`
+	Confidence       float64        `db:"confidence"`
+	Status           string         `db:"status"`
+	ConsultantID     sql.NullString `db:"consultant_id"`
+	UTM              JSONMap        `db:"utm"`
+	Referrer         string         `db:"referrer"`
+	FirstContactedAt sql.NullTime   `db:"first_contacted_at"`
+	LastActivityAt   time.Time      `db:"last_activity_at"`
+	ErasedAt         sql.NullTime   `db:"erased_at"`
+	CreatedAt        time.Time      `db:"created_at"`
+	UpdatedAt        time.Time      `db:"updated_at"`
 }
 
-const leadColumns = `id, name, email, company, region, timezone, message, team, status, consultant_id, referrer, created_at, updated_at`
+const leadColumns = `id, name, email, company, region, timezone, message, team, confidence::float8 AS confidence, status,
+	consultant_id, utm, referrer, first_contacted_at, last_activity_at, erased_at, created_at, updated_at`
 
 // NewLead is the lead form as submitted.
 type NewLead struct {
@@ -151,7 +158,7 @@ func (s *Leads) Capture(ctx context.Context, in NewLead) (Inquiry, error) {
 		if in.Attribution != nil && (len(in.Attribution.UTM) > 0 || in.Attribution.Referrer != "") {
 			attr = in.Attribution.clean()
 		}
-		leadID, created, err := ensureLead(ctx, tx, in, a.team, attr)
+		leadID, created, err := ensureLead(ctx, tx, in, a, attr)
 		if err != nil {
 			return err
 		}
@@ -184,14 +191,15 @@ func (s *Leads) Capture(ctx context.Context, in NewLead) (Inquiry, error) {
 
 type submittedAssessment struct {
 	team        string
+	confidence  float64
 	attribution Attribution
 }
 
 func readAssessment(ctx context.Context, tx *sqlx.Tx, id string) (submittedAssessment, error) {
 	var a submittedAssessment
 	var utm []byte
-	err := tx.QueryRowxContext(ctx, `SELECT team, utm, referrer FROM assessments WHERE id = $1`, id).
-		Scan(&a.team, &utm, &a.attribution.Referrer)
+	err := tx.QueryRowxContext(ctx, `SELECT team, confidence, utm, referrer FROM assessments WHERE id = $1`, id).
+		Scan(&a.team, &a.confidence, &utm, &a.attribution.Referrer)
 	if errors.Is(err, sql.ErrNoRows) {
 		return a, Invalid(map[string]string{"assessment_id": "That assessment does not exist; please take it again."})
 	}
@@ -207,15 +215,15 @@ func readAssessment(ctx context.Context, tx *sqlx.Tx, id string) (submittedAsses
 // ensureLead returns the lead of the email, creating it from this
 // submission when there is none. An existing lead is only locked, never
 // changed, so concurrent submissions for one email queue behind each other.
-func ensureLead(ctx context.Context, tx *sqlx.Tx, in NewLead, team string, attr Attribution) (string, bool, error) {
+func ensureLead(ctx context.Context, tx *sqlx.Tx, in NewLead, a submittedAssessment, attr Attribution) (string, bool, error) {
 	utm, _ := json.Marshal(attr.UTM)
 	var ids []string
 	err := tx.SelectContext(ctx, &ids, `
-		INSERT INTO leads (name, email, company, region, timezone, message, team, utm, referrer)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+		INSERT INTO leads (name, email, company, region, timezone, message, team, confidence, utm, referrer)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
 		ON CONFLICT (lower(email)) DO NOTHING
 		RETURNING id`,
-		in.Name, in.Email, in.Company, in.Region, in.Timezone, in.Message, team, utm, attr.Referrer)
+		in.Name, in.Email, in.Company, in.Region, in.Timezone, in.Message, a.team, a.confidence, utm, attr.Referrer)
 	if err != nil {
 		return "", false, translatePQ(err, "Those details could not be saved.", "insert lead")
 	}
@@ -223,8 +231,9 @@ func ensureLead(ctx context.Context, tx *sqlx.Tx, in NewLead, team string, attr 
 		return ids[0], true, nil
 	}
 	var id string
-	if err := tx.GetContext(ctx, &id, `SELECT id FROM leads WHERE lower(email) = lower($1) FOR UPDATE`, in.Email); err != nil {
-		return "", false, fmt.Errorf("lock lead: %w", err)
+	err = tx.GetContext(ctx, &id, `UPDATE leads SET last_activity_at = now() WHERE lower(email) = lower($1) RETURNING id`, in.Email)
+	if err != nil {
+		return "", false, fmt.Errorf("touch lead: %w", err)
 	}
 	return id, false, nil
 }
@@ -259,20 +268,4 @@ func leadEvent(ctx context.Context, tx *sqlx.Tx, leadID, kind string, detail map
 		return fmt.Errorf("record lead event %s: %w", kind, err)
 	}
 	return nil
-}
-
-// Get returns a lead by id.
-func (s *Leads) Get(ctx context.Context, id string) (Lead, error) {
-	if !ValidUUID(id) {
-		return Lead{}, ErrNotFound
-	}
-	var l Lead
-	err := s.db.GetContext(ctx, &l, `SELECT `+leadColumns+` FROM leads WHERE id = $1`, id)
-	if errors.Is(err, sql.ErrNoRows) {
-		return Lead{}, ErrNotFound
-	}
-	if err != nil {
-		return Lead{}, fmt.Errorf("get lead: %w", err)
-	}
-	return l, nil
 }

@@ -37,6 +37,9 @@ func shortMeetingTime(start time.Time, loc *time.Location) string {
 	return s.Format("Mon 2 Jan, 3:04 ") + meetingMeridiem(s) + " " + s.Format("MST")
 }
 
+// FormatShortTime is a start for lists, e.g. "Tue 1 Dec, 9:00 a.m. NST".
+func FormatShortTime(start time.Time, loc *time.Location) string { return shortMeetingTime(start, loc) }
+
 // meetingLocal treats a nil zone as UTC rather than panicking in time.In.
 func meetingLocal(t time.Time, loc *time.Location) time.Time {
 	if loc == nil {

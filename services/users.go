@@ -331,3 +331,26 @@ func (s *Users) RunHousekeeping(ctx context.Context, every time.Duration, onErro
 		}
 	}
 }
+
+// SetPassword replaces an account's password (policy checked) and enables
+// it again.
+func (s *Users) SetPassword(ctx context.Context, email, password string) error {
+	email = normalEmail(email)
+	if msg := CheckPasswordPolicy(password, email); msg != "" {
+		return Invalid(map[string]string{"password": msg})
+	}
+	hash, err := HashPassword(password)
+	if err != nil {
+		return err
+	}
+	res, err := s.db.ExecContext(ctx, `
+		UPDATE users SET password_hash = $2, password_changed_at = $3, disabled_at = NULL, updated_at = $3 WHERE lower(email) = $1`,
+		email, hash, s.now())
+	if err != nil {
+		return fmt.Errorf("set password: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return ErrNotFound
+	}
+	return nil
+}

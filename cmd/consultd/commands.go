@@ -2,10 +2,16 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"text/tabwriter"
+	"time"
+
+	"github.com/jmoiron/sqlx"
 
 	"consultd/services"
 )
@@ -56,5 +62,57 @@ func seedDemoCommand(ctx context.Context, cfg config, logger *slog.Logger, stdou
 		return err
 	}
 	fmt.Fprintf(stdout, "demo data: %d consultants created, %d updated\n", res.ConsultantsCreated, res.ConsultantsUpdated)
+	def, err := loadAssessmentDefinition()
+	if err != nil {
+		return err
+	}
+	funnel := services.NewFunnel(db, time.Now, nil)
+	bookings, err := newBookings(cfg, db, funnel, nil)
+	if err != nil {
+		return err
+	}
+	n, err := services.SeedDemoLeads(ctx, services.DemoLeadDeps{
+		Assessments: services.NewAssessments(db, def, funnel), Leads: services.NewLeads(db, funnel, bookings), Bookings: bookings,
+	})
+	if err != nil {
+		return err
+	}
+	if err := funnel.Flush(ctx); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "demo data: %d leads created\n", n)
+	if cfg.AppEnv == "production" {
+		return nil
+	}
+	return seedDemoAccounts(ctx, cfg, db, stdout)
+}
+
+// demoAccounts can sign in to a development server; their password is new
+// on every seed and printed, so no fixed password exists anywhere.
+var demoAccounts = []services.NewUser{
+	{Email: "admin@" + services.DemoDomain, Name: "Demo Admin", Role: services.RoleAdmin},
+	{Email: "sales@" + services.DemoDomain, Name: "Demo Sales", Role: services.RoleSales},
+	{Email: "owen@" + services.DemoDomain, Name: "Owen MacLeod", Role: services.RoleConsultant, ConsultantEmail: "owen.macleod@consult.example"},
+}
+
+func seedDemoAccounts(ctx context.Context, cfg config, db *sqlx.DB, stdout io.Writer) error {
+	users := services.NewUsers(db, cfg.SecretKey, cfg.LoginLimits, time.Now)
+	raw := make([]byte, 9)
+	_, _ = rand.Read(raw)
+	password := "demo-" + base64.RawURLEncoding.EncodeToString(raw)
+	var emails []string
+	for _, in := range demoAccounts {
+		in.Password = password
+		err := users.SetPassword(ctx, in.Email, password)
+		if services.ErrorCode(err) == services.CodeNotFound {
+			_, err = users.Create(ctx, in)
+		}
+		if err != nil {
+			return fmt.Errorf("demo account %s: %w", in.Email, describe(err))
+		}
+		emails = append(emails, in.Email)
+	}
+	fmt.Fprintf(stdout, "demo sign-in: %s/login as %s, password %s (a new one on every seed)\n",
+		cfg.BaseURL, strings.Join(emails, " or "), password)
 	return nil
 }

@@ -111,11 +111,7 @@ func buildApp(cfg config, logger *slog.Logger, db *sqlx.DB) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
-	defJSON, err := fs.ReadFile(content.FS, "assessment.json")
-	if err != nil {
-		return nil, fmt.Errorf("read assessment: %w", err)
-	}
-	def, err := services.ParseAssessment(defJSON, services.ArticleSections)
+	def, err := loadAssessmentDefinition()
 	if err != nil {
 		return nil, err
 	}
@@ -151,6 +147,8 @@ func buildApp(cfg config, logger *slog.Logger, db *sqlx.DB) (*app, error) {
 		Bookings:    bookings,
 		Users:       users,
 		Audit:       services.NewAudit(db),
+		Inbox:       services.NewInbox(db, time.Now),
+		Consultants: services.NewConsultants(db),
 		// Expired sessions are swept by the login-failure pruner's loop below.
 		SessionStore: postgresstore.NewWithCleanupInterval(db.DB, 0),
 	})
@@ -158,6 +156,15 @@ func buildApp(cfg config, logger *slog.Logger, db *sqlx.DB) (*app, error) {
 		return nil, err
 	}
 	return &app{handler: handler, funnel: funnel, mailer: mailer, bookings: bookings, users: users}, nil
+}
+
+// loadAssessmentDefinition reads the embedded questionnaire.
+func loadAssessmentDefinition() (*services.AssessmentDefinition, error) {
+	defJSON, err := fs.ReadFile(content.FS, "assessment.json")
+	if err != nil {
+		return nil, fmt.Errorf("read assessment: %w", err)
+	}
+	return services.ParseAssessment(defJSON, services.ArticleSections)
 }
 
 func newBookings(cfg config, db *sqlx.DB, funnel *services.Funnel, mailQueued func()) (*services.Bookings, error) {

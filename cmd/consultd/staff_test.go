@@ -108,16 +108,16 @@ func sessionCookie(c *http.Client, base string) string {
 func TestEveryRoleSeesOnlyItsPages(t *testing.T) {
 	s := newStaffApp(t, nil)
 	anon := browser(t)
-	for _, path := range []string{"/admin", "/me"} {
+	for _, path := range []string{"/admin", "/me", "/admin/leads", "/admin/leads.csv"} {
 		resp, _ := send(t, anon, "GET", s.URL+path, nil, nil)
 		if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/login?next="+url.QueryEscape(path) {
 			t.Errorf("anonymous %s = %d %s, want /login", path, resp.StatusCode, resp.Header.Get("Location"))
 		}
 	}
 	want := map[string]map[string]int{
-		"admin@consult.example": {"/admin": 200, "/me": 403},
-		"sales@consult.example": {"/admin": 200, "/me": 403},
-		"owen@consult.example":  {"/admin": 403, "/me": 200},
+		"admin@consult.example": {"/admin": 200, "/me": 403, "/admin/leads": 200, "/admin/leads.csv": 200},
+		"sales@consult.example": {"/admin": 200, "/me": 403, "/admin/leads": 200, "/admin/leads.csv": 200},
+		"owen@consult.example":  {"/admin": 403, "/me": 200, "/admin/leads": 403, "/admin/leads.csv": 403},
 	}
 	for email, pages := range want {
 		c := browser(t)
