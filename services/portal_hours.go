@@ -83,7 +83,7 @@ func workingWindows(s schedule, offs []TimeOff, now time.Time, days int) []DayWi
 			w = interval{maxTime(w.Start, day.Start), minTime(w.End, day.End)}
 			dw.HasHours = true
 			for _, left := range subtract(w, busy) {
-				dw.Windows = append(dw.Windows, Span{left.Start, left.End})
+				dw.Windows = append(dw.Windows, Span(left))
 			}
 		}
 		out = append(out, dw)
