@@ -54,6 +54,7 @@ type Deps struct {
 	Audit       *services.Audit
 	Inbox       *services.Inbox
 	Consultants *services.Consultants
+	Portal      *services.Portal
 	// SessionStore keeps staff sessions where every instance sees them.
 	SessionStore scs.Store
 }
@@ -78,6 +79,7 @@ type Handler struct {
 	audit       *services.Audit
 	inbox       *services.Inbox
 	consultants *services.Consultants
+	portal      *services.Portal
 	sessions    *scs.SessionManager
 }
 
@@ -95,7 +97,8 @@ func New(cfg Config, deps Deps) (http.Handler, error) {
 		cfg: cfg, log: deps.Logger, assets: assets, health: deps.Health, reg: deps.Registry,
 		limits: newLimiters(cfg.RateLimits), art: deps.Article, assessments: deps.Assessments,
 		leads: deps.Leads, funnel: deps.Funnel, bookings: deps.Bookings,
-		users: deps.Users, audit: deps.Audit, inbox: deps.Inbox, consultants: deps.Consultants, sessions: newSessionManager(deps.SessionStore, cfg),
+		users: deps.Users, audit: deps.Audit, inbox: deps.Inbox, consultants: deps.Consultants, portal: deps.Portal,
+		sessions: newSessionManager(deps.SessionStore, cfg),
 	}
 	faq, err := deps.Article.FAQJSONLD()
 	if err != nil {

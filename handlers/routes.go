@@ -65,6 +65,9 @@ func (h *Handler) routes(r *gin.Engine) {
 	admins.POST("/leads/:id/erase", h.adminLeadErase)
 	portal := staff.Group("/me", h.allow(services.RoleConsultant))
 	portal.GET("", h.portalHome)
+	portal.POST("/hours", h.saveHours)
+	portal.POST("/timeoff", h.addTimeOff)
+	portal.POST("/timeoff/:id/delete", h.removeTimeOff)
 
 	r.NoRoute(h.notFound)
 	r.NoMethod(h.methodNotAllowed)

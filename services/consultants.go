@@ -151,8 +151,13 @@ func (s *Consultants) SetHours(ctx context.Context, consultantID string, hours [
 
 // Hours returns a consultant's weekly hours, by weekday and start.
 func (s *Consultants) Hours(ctx context.Context, consultantID string) ([]HoursRange, error) {
+	return consultantHours(ctx, s.db, consultantID)
+}
+
+// consultantHours returns a consultant's weekly hours, by weekday and start.
+func consultantHours(ctx context.Context, q sqlx.QueryerContext, consultantID string) ([]HoursRange, error) {
 	var out []HoursRange
-	err := s.db.SelectContext(ctx, &out, `
+	err := sqlx.SelectContext(ctx, q, &out, `
 		SELECT weekday, start_minute, end_minute FROM consultant_hours
 		WHERE consultant_id = $1 ORDER BY weekday, start_minute`, consultantID)
 	if err != nil {

@@ -40,18 +40,103 @@ func ParseWeeklyHours(specs []string) ([]HoursRange, error) {
 		if err != nil {
 			return nil, fmt.Errorf("hours %q: %w", spec, err)
 		}
-		for _, r := range strings.Split(strings.TrimSpace(ranges), ",") {
-			start, end, err := parseClockRange(strings.TrimSpace(r))
-			if err != nil {
-				return nil, fmt.Errorf("hours %q: %w", spec, err)
-			}
+		spans, err := parseClockRanges(ranges)
+		if err != nil {
+			return nil, fmt.Errorf("hours %q: %w", spec, err)
+		}
+		for _, s := range spans {
 			for _, d := range weekdays {
-				out = append(out, HoursRange{Weekday: d, StartMinute: start, EndMinute: end})
+				out = append(out, HoursRange{Weekday: d, StartMinute: s[0], EndMinute: s[1]})
 			}
 		}
 	}
 	if err := validateHours(out); err != nil {
 		return nil, err
+	}
+	return out, nil
+}
+
+// ParseDayHours reads one weekday's ranges as a person types them, such as
+// "09:00-12:00, 13:00-17:00" (en dashes and spaces allowed); an empty text
+// is a day off. The error says what is wrong in words fit for a form.
+func ParseDayHours(day time.Weekday, text string) ([]HoursRange, error) {
+	if len(text) > 300 {
+		return nil, errors.New("that is too long for one day's hours")
+	}
+	spans, err := parseClockRanges(text)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]HoursRange, 0, len(spans))
+	for _, s := range spans {
+		out = append(out, HoursRange{Weekday: day, StartMinute: s[0], EndMinute: s[1]})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].StartMinute < out[j].StartMinute })
+	for i := 1; i < len(out); i++ {
+		if out[i-1].EndMinute > out[i].StartMinute {
+			return nil, fmt.Errorf("%s and %s overlap: join them into one range or move one", out[i-1].clockRange(), out[i].clockRange())
+		}
+	}
+	return out, nil
+}
+
+// FormatDayHours writes one day's ranges the way ParseDayHours reads them.
+func FormatDayHours(hours []HoursRange) string {
+	parts := make([]string, 0, len(hours))
+	for _, h := range hours {
+		parts = append(parts, h.clockRange())
+	}
+	return strings.Join(parts, ", ")
+}
+
+// FormatWeeklyHours writes a week as specs ParseWeeklyHours reads, one day
+// per spec, Monday first, e.g. "mon 09:00-12:00,13:00-17:00; tue 09:00-17:00";
+// "none" for an empty week.
+func FormatWeeklyHours(hours []HoursRange) string {
+	var days []string
+	for _, d := range WeekdaysFromMonday {
+		var ranges []string
+		for _, h := range hours {
+			if h.Weekday == d {
+				ranges = append(ranges, h.clockRange())
+			}
+		}
+		if len(ranges) > 0 {
+			sort.Strings(ranges)
+			days = append(days, WeekdayKey(d)+" "+strings.Join(ranges, ","))
+		}
+	}
+	if len(days) == 0 {
+		return "none"
+	}
+	return strings.Join(days, "; ")
+}
+
+// WeekdaysFromMonday is the order of the working week on pages.
+var WeekdaysFromMonday = []time.Weekday{time.Monday, time.Tuesday, time.Wednesday, time.Thursday, time.Friday, time.Saturday, time.Sunday}
+
+// WeekdayKey is the short name of a weekday as specs and forms spell it: "mon".
+func WeekdayKey(d time.Weekday) string { return strings.ToLower(d.String()[:3]) }
+
+func (h HoursRange) clockRange() string { return clock(h.StartMinute) + "-" + clock(h.EndMinute) }
+
+// dashes people type between two times, read as a hyphen.
+var dashes = strings.NewReplacer("\u2013", "-", "\u2014", "-", "\u2212", "-")
+
+// parseClockRanges reads comma-separated HH:MM-HH:MM ranges; empty pieces
+// (a trailing comma) are skipped.
+func parseClockRanges(text string) ([][2]int, error) {
+	var out [][2]int
+	for _, r := range strings.Split(dashes.Replace(text), ",") {
+		r = strings.TrimSpace(r)
+		if r == "" {
+			continue
+		}
+		start, end, err := parseClockRange(r)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, [2]int{start, end})
 	}
 	return out, nil
 }
@@ -80,18 +165,15 @@ func parseDays(s string) ([]time.Weekday, error) {
 func parseClockRange(s string) (int, int, error) {
 	a, b, ok := strings.Cut(s, "-")
 	if !ok {
-		return 0, 0, fmt.Errorf("range %q: expected HH:MM-HH:MM", s)
+		return 0, 0, fmt.Errorf("%q is not a range: write it as 09:00-17:00", s)
 	}
-	start, err := parseClock(a)
-	if err != nil {
-		return 0, 0, err
-	}
-	end, err := parseClock(b)
-	if err != nil {
-		return 0, 0, err
+	start, errStart := parseClock(strings.TrimSpace(a))
+	end, errEnd := parseClock(strings.TrimSpace(b))
+	if errStart != nil || errEnd != nil {
+		return 0, 0, fmt.Errorf("%q: write each time as HH:MM on a 24-hour clock (00:00 to 24:00), such as 09:00-17:00", s)
 	}
 	if end <= start {
-		return 0, 0, fmt.Errorf("range %q ends before it starts", s)
+		return 0, 0, fmt.Errorf("%q ends before it starts (a range cannot cross midnight: end it at 24:00 and go on the next day)", s)
 	}
 	return start, end, nil
 }
@@ -102,7 +184,7 @@ func parseClock(s string) (int, error) {
 	}
 	t, err := time.Parse("15:04", s)
 	if err != nil {
-		return 0, fmt.Errorf("time %q: expected HH:MM from 00:00 to 24:00", s)
+		return 0, fmt.Errorf("%q is not a time: use HH:MM on a 24-hour clock, from 00:00 to 24:00", s)
 	}
 	return t.Hour()*60 + t.Minute(), nil
 }

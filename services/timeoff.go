@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/jmoiron/sqlx"
 )
 
 // TimeOff is a span when a consultant takes no meetings.
@@ -20,22 +22,29 @@ func (s *Consultants) AddTimeOff(ctx context.Context, consultantID string, start
 	if !start.Before(end) {
 		return TimeOff{}, Invalid(map[string]string{"to": "Time off must end after it starts."})
 	}
-	t := TimeOff{Start: start, End: end, Reason: strings.TrimSpace(reason)}
-	err := s.db.GetContext(ctx, &t.ID, `
+	return insertTimeOff(ctx, s.db, consultantID, TimeOff{Start: start, End: end, Reason: strings.TrimSpace(reason)})
+}
+
+// TimeOff lists a consultant's time off that has not ended yet.
+func (s *Consultants) TimeOff(ctx context.Context, consultantID string, now time.Time) ([]TimeOff, error) {
+	return listTimeOff(ctx, s.db, consultantID, now)
+}
+
+func insertTimeOff(ctx context.Context, q sqlx.QueryerContext, consultantID string, t TimeOff) (TimeOff, error) {
+	err := sqlx.GetContext(ctx, q, &t.ID, `
 		INSERT INTO consultant_time_off (consultant_id, period, reason) VALUES ($1, tstzrange($2, $3, '[)'), $4)
-		RETURNING id`, consultantID, start, end, t.Reason)
+		RETURNING id`, consultantID, t.Start, t.End, t.Reason)
 	if err != nil {
 		return TimeOff{}, translatePQ(err, "That time off could not be saved.", "add time off")
 	}
 	return t, nil
 }
 
-// TimeOff lists a consultant's time off that has not ended yet.
-func (s *Consultants) TimeOff(ctx context.Context, consultantID string, now time.Time) ([]TimeOff, error) {
+func listTimeOff(ctx context.Context, q sqlx.QueryerContext, consultantID string, now time.Time) ([]TimeOff, error) {
 	var out []TimeOff
-	err := s.db.SelectContext(ctx, &out, `
+	err := sqlx.SelectContext(ctx, q, &out, `
 		SELECT id, lower(period) AS start, upper(period) AS end, reason FROM consultant_time_off
-		WHERE consultant_id = $1 AND upper(period) > $2 ORDER BY lower(period)`, consultantID, now)
+		WHERE consultant_id = $1 AND upper(period) > $2 ORDER BY lower(period), id`, consultantID, now)
 	if err != nil {
 		return nil, fmt.Errorf("list time off: %w", err)
 	}

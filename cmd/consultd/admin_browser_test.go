@@ -37,7 +37,8 @@ func TestBrowserSalesTriagesALead(t *testing.T) {
 	if err := chromedp.Run(ctx,
 		chromedp.SendKeys(`#f-q`, "chromium"),
 		chromedp.Click(`.filters button[type=submit]`),
-		chromedp.WaitVisible(`.leads-table`),
+		// The new page, not the one the click left, carries the query.
+		chromedp.WaitVisible(`#f-q[value="chromium"]`),
 		chromedp.Evaluate(`document.querySelectorAll('.leads-table tbody a').length`, &rows),
 	); err != nil {
 		t.Fatal(err)
@@ -50,10 +51,10 @@ func TestBrowserSalesTriagesALead(t *testing.T) {
 		chromedp.WaitVisible(`#a-status`),
 		chromedp.SetValue(`#a-status`, "contacted"),
 		chromedp.Click(`form[action$="/status"] button`),
-		chromedp.WaitVisible(`.banner-ok`),
+		chromedp.WaitVisible(`//p[contains(@class, "banner-ok") and contains(., "Status changed")]`, chromedp.BySearch),
 		chromedp.SendKeys(`#a-note`, "Spoke on the phone; sending a proposal."),
 		chromedp.Click(`form[action$="/notes"] button`),
-		chromedp.WaitVisible(`.banner-ok`),
+		chromedp.WaitVisible(`//p[contains(@class, "banner-ok") and contains(., "Note added")]`, chromedp.BySearch),
 	); err != nil {
 		t.Fatal(err)
 	}

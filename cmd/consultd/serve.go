@@ -149,6 +149,7 @@ func buildApp(cfg config, logger *slog.Logger, db *sqlx.DB) (*app, error) {
 		Audit:       services.NewAudit(db),
 		Inbox:       services.NewInbox(db, time.Now),
 		Consultants: services.NewConsultants(db),
+		Portal:      services.NewPortal(db, time.Now),
 		// Expired sessions are swept by the login-failure pruner's loop below.
 		SessionStore: postgresstore.NewWithCleanupInterval(db.DB, 0),
 	})

@@ -1,0 +1,53 @@
+package handlers
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"consultd/services"
+)
+
+// hoursDay is one weekday's field of the weekly hours form.
+type hoursDay struct {
+	Key   string // form field: mon, tue, ...
+	Label string
+	Value string
+	Error string
+}
+
+// hoursDays fills the form, Monday first: with what was typed when a post
+// was refused, else with the hours in force.
+func hoursDays(o services.Overview, forms portalForms) []hoursDay {
+	out := make([]hoursDay, 0, 7)
+	for _, d := range services.WeekdaysFromMonday {
+		day := hoursDay{Key: services.WeekdayKey(d), Label: d.String()}
+		if forms.hours != nil {
+			day.Value, day.Error = forms.hours[d], forms.hoursErrors[day.Key]
+		} else {
+			day.Value = services.FormatDayHours(o.HoursOn(d))
+		}
+		out = append(out, day)
+	}
+	return out
+}
+
+// saveHours replaces the consultant's weekly hours; refused hours come back
+// as typed with a message on each day that did not read.
+func (h *Handler) saveHours(c *gin.Context) {
+	var week services.WeekHours
+	for d := range week {
+		week[d] = c.PostForm(services.WeekdayKey(time.Weekday(d)))
+	}
+	_, err := h.portal.SaveHours(c.Request.Context(), week)
+	if status, ok := formStatus(err); ok {
+		h.renderPortal(c, status, portalForms{hours: &week, hoursErrors: fieldErrors(err), hoursMessage: refusal("Your weekly hours were", err)})
+		return
+	}
+	if err != nil {
+		h.fail(c, err)
+		return
+	}
+	c.Redirect(http.StatusSeeOther, "/me?done=hours#hours")
+}
