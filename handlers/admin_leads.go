@@ -14,18 +14,20 @@ import (
 
 type adminLeadsPage struct {
 	Page
-	Filter    services.LeadFilter
-	List      services.LeadList
-	Rows      []leadRowView
-	Errors    map[string]string
-	Statuses  []string
-	Sorts     []sortOption
-	Query     string // the filter as a query string, for pages and the CSV link
-	PrevURL   string
-	NextURL   string
-	FollowUp  bool
-	Now       time.Time
-	StatusSet map[string]bool
+	Filter   services.LeadFilter
+	List     services.LeadList
+	Rows     []leadRowView
+	Errors   map[string]string
+	Statuses []string
+	Sorts    []sortOption
+	Query    string // the filter as a query string, for pages and the CSV link
+	PrevURL  string
+	NextURL  string
+	FollowUp bool
+	// MoreFilters opens the folded filters when one of them is in use.
+	MoreFilters bool
+	Now         time.Time
+	StatusSet   map[string]bool
 }
 
 type sortOption struct {
@@ -84,6 +86,8 @@ func (h *Handler) adminLeads(c *gin.Context) {
 		page.NextURL = pageURL(q, list.Page+1)
 	}
 	page.FollowUp = f.View == "follow-up"
+	page.MoreFilters = len(f.Statuses) > 0 || f.Team != "" || f.Region != "" || f.Booked != "" || f.From != "" || f.To != "" ||
+		(f.Sort != "" && f.Sort != "recent") || len(page.Errors) > 0
 	for _, r := range list.Rows {
 		page.Rows = append(page.Rows, newLeadRowView(r, page.Now))
 	}
