@@ -79,7 +79,7 @@ func readPassword(stdin io.Reader) (string, error) {
 	}
 	password := strings.TrimRight(line, "\r\n")
 	if password == "" {
-		return "", fmt.Errorf("%w: give the password on standard input, e.g. printf '%%s\\n' \"$PASSWORD\" | consultd user add ...", errUsage)
+		return "", fmt.Errorf("%w: give the password on standard input, e.g. printf '%%s\\n' \"$PASSWORD\" | consultd user add --email E --role R", errUsage)
 	}
 	return password, nil
 }
