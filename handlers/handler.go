@@ -52,6 +52,7 @@ type Deps struct {
 	Bookings    *services.Bookings
 	Users       *services.Users
 	Audit       *services.Audit
+	Dashboard   *services.Dashboard
 	// SessionStore keeps staff sessions where every instance sees them.
 	SessionStore scs.Store
 }
@@ -74,6 +75,7 @@ type Handler struct {
 	bookings    *services.Bookings
 	users       *services.Users
 	audit       *services.Audit
+	dashboard   *services.Dashboard
 	sessions    *scs.SessionManager
 }
 
@@ -91,7 +93,8 @@ func New(cfg Config, deps Deps) (http.Handler, error) {
 		cfg: cfg, log: deps.Logger, assets: assets, health: deps.Health, reg: deps.Registry,
 		limits: newLimiters(cfg.RateLimits), art: deps.Article, assessments: deps.Assessments,
 		leads: deps.Leads, funnel: deps.Funnel, bookings: deps.Bookings,
-		users: deps.Users, audit: deps.Audit, sessions: newSessionManager(deps.SessionStore, cfg),
+		users: deps.Users, audit: deps.Audit, dashboard: deps.Dashboard,
+		sessions: newSessionManager(deps.SessionStore, cfg),
 	}
 	faq, err := deps.Article.FAQJSONLD()
 	if err != nil {

@@ -151,6 +151,7 @@ func buildApp(cfg config, logger *slog.Logger, db *sqlx.DB) (*app, error) {
 		Bookings:    bookings,
 		Users:       users,
 		Audit:       services.NewAudit(db),
+		Dashboard:   services.NewDashboard(db, time.Now),
 		// Expired sessions are swept by the login-failure pruner's loop below.
 		SessionStore: postgresstore.NewWithCleanupInterval(db.DB, 0),
 	})
