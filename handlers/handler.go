@@ -53,6 +53,7 @@ type Deps struct {
 	Users       *services.Users
 	Audit       *services.Audit
 	Dashboard   *services.Dashboard
+	Outbox      *services.Outbox
 	// SessionStore keeps staff sessions where every instance sees them.
 	SessionStore scs.Store
 }
@@ -76,11 +77,12 @@ type Handler struct {
 	users       *services.Users
 	audit       *services.Audit
 	dashboard   *services.Dashboard
+	outbox      *services.Outbox
 	sessions    *scs.SessionManager
 }
 
 // pageNames lists every page template a handler renders; all must exist at start.
-var pageNames = []string{"article", "assessment", "result", "booking", "confirm", "manage", "reschedule", "reschedule_confirm", "email_sent", "retry", "error", "login", "admin_dashboard", "portal"}
+var pageNames = []string{"article", "assessment", "result", "booking", "confirm", "manage", "reschedule", "reschedule_confirm", "email_sent", "retry", "error", "login", "admin_dashboard", "admin_outbox", "admin_outbox_message", "portal"}
 
 // New builds the whole HTTP stack: gin routes inside net/http's cross-origin
 // protection, which refuses state-changing requests from other sites.
@@ -93,7 +95,7 @@ func New(cfg Config, deps Deps) (http.Handler, error) {
 		cfg: cfg, log: deps.Logger, assets: assets, health: deps.Health, reg: deps.Registry,
 		limits: newLimiters(cfg.RateLimits), art: deps.Article, assessments: deps.Assessments,
 		leads: deps.Leads, funnel: deps.Funnel, bookings: deps.Bookings,
-		users: deps.Users, audit: deps.Audit, dashboard: deps.Dashboard,
+		users: deps.Users, audit: deps.Audit, dashboard: deps.Dashboard, outbox: deps.Outbox,
 		sessions: newSessionManager(deps.SessionStore, cfg),
 	}
 	faq, err := deps.Article.FAQJSONLD()

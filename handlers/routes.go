@@ -51,6 +51,10 @@ func (h *Handler) routes(r *gin.Engine) {
 	staff := r.Group("", h.signedIn)
 	sales := staff.Group("/admin", h.allow(services.RoleAdmin, services.RoleSales))
 	sales.GET("", h.adminDashboard)
+	sales.GET("/outbox", h.adminOutbox)
+	sales.GET("/outbox/:id", h.adminOutboxMessage)
+	sales.GET("/outbox/:id/message.eml", h.adminOutboxRaw)
+	sales.POST("/outbox/:id/retry", h.adminOutboxRetry)
 	admins := staff.Group("/admin", h.allow(services.RoleAdmin))
 	_ = admins
 	portal := staff.Group("/me", h.allow(services.RoleConsultant))

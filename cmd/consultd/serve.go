@@ -152,6 +152,7 @@ func buildApp(cfg config, logger *slog.Logger, db *sqlx.DB) (*app, error) {
 		Users:       users,
 		Audit:       services.NewAudit(db),
 		Dashboard:   services.NewDashboard(db, time.Now),
+		Outbox:      services.NewOutbox(db, time.Now, mailer.Wake),
 		// Expired sessions are swept by the login-failure pruner's loop below.
 		SessionStore: postgresstore.NewWithCleanupInterval(db.DB, 0),
 	})
