@@ -56,7 +56,7 @@ func (h *Handler) routes(r *gin.Engine) {
 	sales.GET("/outbox/:id/message.eml", h.adminOutboxRaw)
 	sales.POST("/outbox/:id/retry", h.adminOutboxRetry)
 	admins := staff.Group("/admin", h.allow(services.RoleAdmin))
-	_ = admins
+	admins.GET("/audit", h.adminAudit)
 	portal := staff.Group("/me", h.allow(services.RoleConsultant))
 	portal.GET("", h.portalHome)
 
