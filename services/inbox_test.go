@@ -25,7 +25,7 @@ func BenchmarkInbox(b *testing.B) {
 	}
 	db.Exec(`ANALYZE leads`)
 	inbox := services.NewInbox(db, time.Now)
-	ctx := staffCtx()
+	ctx := staffCtx(services.RoleSales)
 	for _, tc := range []struct {
 		name string
 		f    services.LeadFilter

@@ -9,10 +9,6 @@ import (
 	"consultd/services"
 )
 
-func staffCtx() context.Context {
-	return services.WithActor(context.Background(), services.Actor{UserID: "", Email: "sales@consult.example", Role: services.RoleSales})
-}
-
 // A reassigned lead takes its upcoming booking along at the same time: the
 // old consultant gets a cancellation, the new one an invitation, the
 // prospect an update; the event keeps its UID and SEQUENCE goes up.
@@ -27,7 +23,7 @@ func TestReassignMovesTheUpcomingBookingWithTheRightMail(t *testing.T) {
 	}
 	f.db.MustExec(`UPDATE outbox SET status = 'sent'`)
 
-	if err := f.leads.Reassign(staffCtx(), inq.LeadID, services.Reassignment{Team: "nodejs"}); err != nil {
+	if err := f.leads.Reassign(staffCtx(services.RoleSales), inq.LeadID, services.Reassignment{Team: "nodejs"}); err != nil {
 		t.Fatal(err)
 	}
 	moved, err := f.bookings.Get(context.Background(), bk.ID)
@@ -79,7 +75,7 @@ func TestReassignRefusesWhenNobodyIsFreeAndChangesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, to := range []services.Reassignment{{Team: "nodejs"}, {ConsultantID: nat.ID}} {
-		err := f.leads.Reassign(staffCtx(), inq.LeadID, to)
+		err := f.leads.Reassign(staffCtx(services.RoleSales), inq.LeadID, to)
 		var e *services.Error
 		if !errors.As(err, &e) || e.Code != services.CodeConflict {
 			t.Fatalf("reassign to %+v while nobody there is free: %v, want a conflict", to, err)
@@ -91,7 +87,7 @@ func TestReassignRefusesWhenNobodyIsFreeAndChangesNothing(t *testing.T) {
 	if after.ConsultantID != bk.ConsultantID || after.Sequence != bk.Sequence || team != "django" {
 		t.Fatal("a refused reassignment changed something")
 	}
-	if err := f.leads.Reassign(staffCtx(), inq.LeadID, services.Reassignment{Team: "django", ConsultantID: nat.ID}); services.ErrorCode(err) != services.CodeInvalid {
+	if err := f.leads.Reassign(staffCtx(services.RoleSales), inq.LeadID, services.Reassignment{Team: "django", ConsultantID: nat.ID}); services.ErrorCode(err) != services.CodeInvalid {
 		t.Fatalf("a Node.js consultant for the Django team: %v, want invalid", err)
 	}
 	if err := f.leads.Reassign(context.Background(), inq.LeadID, services.Reassignment{Team: "nodejs"}); !errors.Is(err, services.ErrForbidden) {
@@ -103,7 +99,7 @@ func TestStatusWorkflowAndNoShow(t *testing.T) {
 	f := newBookingFixture(t, 0)
 	f.mustConsultant(t, "ana@consult.example.com", "django", "America/Toronto", "mon-fri 09:00-17:00")
 	inq := f.mustLead(t, "pat@acme.example.com", "django")
-	ctx := staffCtx()
+	ctx := staffCtx(services.RoleSales)
 	for _, step := range []struct {
 		to string
 		ok bool

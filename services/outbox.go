@@ -1,11 +1,14 @@
 package services
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
 	"net/mail"
+	"slices"
+	"strconv"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -20,7 +23,13 @@ const (
 	// OutboxCapped is a prospect message held back by the daily cap on mail
 	// per address; it stays readable for staff and is never sent.
 	OutboxCapped = "capped"
+	// OutboxSuperseded was withdrawn before it left, because a later change
+	// replaced it.
+	OutboxSuperseded = "superseded"
 )
+
+// OutboxStatuses lists every status, in the order staff filter by them.
+var OutboxStatuses = []string{OutboxPending, OutboxSent, OutboxFailed, OutboxKept, OutboxCapped, OutboxSuperseded}
 
 // Outbox audiences: only mail to prospects, whose address nobody verified,
 // is capped per address and day.
@@ -29,6 +38,9 @@ const (
 	AudienceConsultant = "consultant"
 	AudienceStaff      = "staff"
 )
+
+// Audiences lists every audience, in the order staff filter by them.
+var Audiences = []string{AudienceProspect, AudienceConsultant, AudienceStaff}
 
 // OutboxMessage is one rendered email waiting to leave.
 type OutboxMessage struct {
@@ -50,6 +62,7 @@ type OutboxEntry struct {
 	BookingID     string     `db:"booking_id"`
 	To            string     `db:"to_address"`
 	Subject       string     `db:"subject"`
+	Audience      string     `db:"audience"`
 	Status        string     `db:"status"`
 	LastError     string     `db:"last_error"`
 	Attempts      int        `db:"attempts"`
@@ -57,11 +70,6 @@ type OutboxEntry struct {
 	CreatedAt     time.Time  `db:"created_at"`
 	SentAt        *time.Time `db:"sent_at"`
 }
-
-const (
-	defaultOutboxListLimit = 100
-	maxOutboxListLimit     = 500
-)
 
 // Enqueue writes msg in the caller's transaction, so it is sent if and only if
 // the change it reports commits.
@@ -142,30 +150,104 @@ func (msg OutboxMessage) check() error {
 	return nil
 }
 
-// ListOutbox lists messages for the admin, newest first.
-func ListOutbox(ctx context.Context, db *sqlx.DB, limit int) ([]OutboxEntry, error) {
-	if limit <= 0 {
-		limit = defaultOutboxListLimit
-	}
-	limit = min(limit, maxOutboxListLimit)
-	entries := []OutboxEntry{}
-	err := db.SelectContext(ctx, &entries, `
-		SELECT id, kind, COALESCE(booking_id::text, '') AS booking_id, to_address, subject,
-		       status, last_error, attempts, next_attempt_at, created_at, sent_at
-		FROM outbox
-		ORDER BY created_at DESC, id DESC
-		LIMIT $1`, limit)
-	if err != nil {
-		return nil, fmt.Errorf("list outbox: %w", err)
-	}
-	return entries, nil
+// Outbox is the staff's view of the mail queue: list, read, and send again
+// what did not leave.
+type Outbox struct {
+	db  *sqlx.DB
+	now func() time.Time
+	// queued, when set, is called after a retry commits, so the mailer
+	// sends at once rather than at its next round.
+	queued func()
 }
 
-// OutboxMessageBytes returns the stored RFC 5322 bytes of message id, or
-// ErrNotFound.
-func OutboxMessageBytes(ctx context.Context, db *sqlx.DB, id int64) ([]byte, error) {
+// NewOutbox returns the staff's outbox.
+func NewOutbox(db *sqlx.DB, now func() time.Time, queued func()) *Outbox {
+	return &Outbox{db: db, now: now, queued: queued}
+}
+
+// OutboxFilter selects messages for the list; empty fields select all.
+type OutboxFilter struct {
+	Status   string
+	Audience string
+	Before   int64 // only messages with a smaller id; 0 starts at the newest
+	Limit    int   // default 50, at most 200
+}
+
+// OutboxPage is one page of the list, newest first.
+type OutboxPage struct {
+	Entries []OutboxEntry
+	Before  int64 // Before of the next page; 0 when there is none
+}
+
+// outboxEntryColumns are the columns of an OutboxEntry.
+const outboxEntryColumns = `id, kind, COALESCE(booking_id::text, '') AS booking_id, to_address, subject, audience,
+	status, last_error, attempts, next_attempt_at, created_at, sent_at`
+
+// List returns a page of messages matching f, newest first. Sales staff only.
+func (o *Outbox) List(ctx context.Context, f OutboxFilter) (OutboxPage, error) {
+	if !ActorFrom(ctx).Staff() {
+		return OutboxPage{}, ErrForbidden
+	}
+	fields := map[string]string{}
+	if f.Status != "" && !slices.Contains(OutboxStatuses, f.Status) {
+		fields["status"] = "Choose a status from the list."
+	}
+	if f.Audience != "" && !slices.Contains(Audiences, f.Audience) {
+		fields["audience"] = "Choose an audience from the list."
+	}
+	if len(fields) > 0 {
+		return OutboxPage{}, Invalid(fields)
+	}
+	if f.Limit <= 0 || f.Limit > 200 {
+		f.Limit = 50
+	}
+	page := OutboxPage{Entries: []OutboxEntry{}}
+	err := o.db.SelectContext(ctx, &page.Entries, `SELECT `+outboxEntryColumns+` FROM outbox
+		WHERE ($1 = '' OR status = $1) AND ($2 = '' OR audience = $2) AND ($3 = 0 OR id < $3)
+		ORDER BY id DESC
+		LIMIT $4`, f.Status, f.Audience, max(f.Before, 0), f.Limit+1)
+	if err != nil {
+		return page, fmt.Errorf("list outbox: %w", err)
+	}
+	if len(page.Entries) > f.Limit {
+		page.Entries = page.Entries[:f.Limit]
+		page.Before = page.Entries[f.Limit-1].ID
+	}
+	return page, nil
+}
+
+// OutboxView is one message as staff read it.
+type OutboxView struct {
+	OutboxEntry
+	Mail MailView
+}
+
+// Read returns message id with its headers and text decoded. Sales staff only.
+func (o *Outbox) Read(ctx context.Context, id int64) (OutboxView, error) {
+	if !ActorFrom(ctx).Staff() {
+		return OutboxView{}, ErrForbidden
+	}
+	var row struct {
+		OutboxEntry
+		Message []byte `db:"message"`
+	}
+	err := o.db.GetContext(ctx, &row, `SELECT `+outboxEntryColumns+`, message FROM outbox WHERE id = $1`, id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return OutboxView{}, ErrNotFound
+	}
+	if err != nil {
+		return OutboxView{}, fmt.Errorf("read outbox message %d: %w", id, err)
+	}
+	return OutboxView{OutboxEntry: row.OutboxEntry, Mail: ReadMail(row.Message)}, nil
+}
+
+// Raw returns the stored RFC 5322 bytes of message id. Sales staff only.
+func (o *Outbox) Raw(ctx context.Context, id int64) ([]byte, error) {
+	if !ActorFrom(ctx).Staff() {
+		return nil, ErrForbidden
+	}
 	var message []byte
-	err := db.GetContext(ctx, &message, `SELECT message FROM outbox WHERE id = $1`, id)
+	err := o.db.GetContext(ctx, &message, `SELECT message FROM outbox WHERE id = $1`, id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNotFound
 	}
@@ -173,4 +255,59 @@ func OutboxMessageBytes(ctx context.Context, db *sqlx.DB, id int64) ([]byte, err
 		return nil, fmt.Errorf("outbox message %d: %w", id, err)
 	}
 	return message, nil
+}
+
+// retryable are the statuses Retry accepts; notRetryable says why the
+// others cannot be sent again.
+var (
+	retryable    = []string{OutboxFailed, OutboxKept, OutboxCapped}
+	notRetryable = map[string]string{
+		OutboxPending:    "is already waiting to be sent",
+		OutboxSent:       "was sent already",
+		OutboxSuperseded: "was replaced by a later message about the same booking",
+	}
+)
+
+// Retryable reports whether staff may send the message again: it did not
+// leave, and will not by itself.
+func (e OutboxEntry) Retryable() bool { return slices.Contains(retryable, e.Status) }
+
+// Retry puts a failed, kept or capped message back in the queue, due now
+// and with its attempts reset, and records who did it. A capped message
+// then leaves despite the daily cap: a person decided it should. Sales
+// staff only.
+func (o *Outbox) Retry(ctx context.Context, id int64) (OutboxEntry, error) {
+	if !ActorFrom(ctx).Staff() {
+		return OutboxEntry{}, ErrForbidden
+	}
+	var e OutboxEntry
+	err := inTx(ctx, o.db, func(tx *sqlx.Tx) error {
+		err := tx.GetContext(ctx, &e, `SELECT `+outboxEntryColumns+` FROM outbox WHERE id = $1 FOR UPDATE`, id)
+		if errors.Is(err, sql.ErrNoRows) {
+			return ErrNotFound
+		}
+		if err != nil {
+			return fmt.Errorf("lock outbox message %d: %w", id, err)
+		}
+		if !e.Retryable() {
+			why := cmp.Or(notRetryable[e.Status], "is "+e.Status)
+			return Conflict(fmt.Sprintf("Message %d %s; only failed, kept or capped messages can be sent again.", id, why))
+		}
+		previous := e.Status
+		err = tx.GetContext(ctx, &e, `
+			UPDATE outbox SET status = 'pending', attempts = 0, next_attempt_at = $2
+			WHERE id = $1
+			RETURNING `+outboxEntryColumns, id, o.now())
+		if err != nil {
+			return fmt.Errorf("retry outbox message %d: %w", id, err)
+		}
+		return audit(ctx, tx, "mail_retry", "outbox", strconv.FormatInt(id, 10), map[string]string{"kind": e.Kind, "status": previous})
+	})
+	if err != nil {
+		return OutboxEntry{}, err
+	}
+	if o.queued != nil {
+		o.queued()
+	}
+	return e, nil
 }

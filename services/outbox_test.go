@@ -4,9 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
 
 	"consultd/internal/pgtest"
 	"consultd/services"
@@ -95,38 +99,180 @@ func TestOutboxEnqueueRejectsUndeliverable(t *testing.T) {
 	}
 }
 
-func TestOutboxListAndMessageBytes(t *testing.T) {
+func TestOutboxListFiltersAndPages(t *testing.T) {
 	db := pgtest.NewDB(t)
-	ctx := context.Background()
+	outbox := services.NewOutbox(db, time.Now, nil)
+	ctx := staffCtx(services.RoleSales)
 	var ids []int64
-	for n := range 3 {
-		ids = append(ids, mustEnqueue(t, db, testMail(n)))
+	for n := range 5 {
+		msg := testMail(n)
+		if n%2 == 1 {
+			msg.Audience = services.AudienceConsultant
+		}
+		ids = append(ids, mustEnqueue(t, db, msg))
 	}
+	db.MustExec(`UPDATE outbox SET status = 'failed', last_error = 'refused' WHERE id = ANY($1)`, pq.Array(ids[:2]))
 
-	entries, err := services.ListOutbox(ctx, db, 2)
+	page, err := outbox.List(ctx, services.OutboxFilter{Limit: 2})
 	if err != nil {
-		t.Fatalf("ListOutbox: %v", err)
+		t.Fatalf("List: %v", err)
 	}
-	if got, want := len(entries), 2; got != want {
-		t.Fatalf("entries = %d, want %d", got, want)
+	if got := entryIDs(page.Entries); !slices.Equal(got, []int64{ids[4], ids[3]}) || page.Before != ids[3] {
+		t.Fatalf("first page = %v, before %d; want %v, before %d", got, page.Before, []int64{ids[4], ids[3]}, ids[3])
 	}
-	newest, want := entries[0], testMail(2)
-	if newest.ID != ids[2] || entries[1].ID != ids[1] {
-		t.Fatalf("order = %d, %d; want newest first %d, %d", newest.ID, entries[1].ID, ids[2], ids[1])
-	}
-	if newest.Kind != want.Kind || newest.To != want.To || newest.Subject != want.Subject ||
+	newest, want := page.Entries[0], testMail(4)
+	if newest.Kind != want.Kind || newest.To != want.To || newest.Subject != want.Subject || newest.Audience != services.AudienceProspect ||
 		newest.Status != services.OutboxPending || newest.BookingID != "" || newest.SentAt != nil || newest.CreatedAt.IsZero() {
 		t.Fatalf("entry = %+v, does not match the enqueued message", newest)
 	}
+	page, _ = outbox.List(ctx, services.OutboxFilter{Limit: 2, Before: page.Before})
+	if got := entryIDs(page.Entries); !slices.Equal(got, []int64{ids[2], ids[1]}) || page.Before != ids[1] {
+		t.Fatalf("second page = %v, before %d", got, page.Before)
+	}
+	page, _ = outbox.List(ctx, services.OutboxFilter{Limit: 2, Before: page.Before})
+	if got := entryIDs(page.Entries); !slices.Equal(got, []int64{ids[0]}) || page.Before != 0 {
+		t.Fatalf("last page = %v, before %d; want one entry and no next page", got, page.Before)
+	}
 
-	got, err := services.OutboxMessageBytes(ctx, db, ids[0])
+	for name, tc := range map[string]struct {
+		filter services.OutboxFilter
+		want   []int64
+	}{
+		"failed":                 {services.OutboxFilter{Status: services.OutboxFailed}, []int64{ids[1], ids[0]}},
+		"consultant":             {services.OutboxFilter{Audience: services.AudienceConsultant}, []int64{ids[3], ids[1]}},
+		"failed to a prospect":   {services.OutboxFilter{Status: services.OutboxFailed, Audience: services.AudienceProspect}, []int64{ids[0]}},
+		"sent":                   {services.OutboxFilter{Status: services.OutboxSent}, []int64{}},
+		"pending before the 4th": {services.OutboxFilter{Status: services.OutboxPending, Before: ids[3]}, []int64{ids[2]}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			page, err := outbox.List(ctx, tc.filter)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := entryIDs(page.Entries); !slices.Equal(got, tc.want) {
+				t.Fatalf("ids = %v, want %v", got, tc.want)
+			}
+		})
+	}
+
+	_, err = outbox.List(ctx, services.OutboxFilter{Status: "lost", Audience: "everyone"})
+	var invalid *services.Error
+	if !errors.As(err, &invalid) || invalid.Code != services.CodeInvalid || invalid.Fields["status"] == "" || invalid.Fields["audience"] == "" {
+		t.Fatalf("unknown status and audience: %v, want both fields invalid", err)
+	}
+	for _, role := range []string{services.RoleConsultant, ""} {
+		if _, err := outbox.List(staffCtx(role), services.OutboxFilter{}); !errors.Is(err, services.ErrForbidden) {
+			t.Errorf("List as %q: %v, want ErrForbidden", role, err)
+		}
+	}
+}
+
+func entryIDs(entries []services.OutboxEntry) []int64 {
+	ids := []int64{}
+	for _, e := range entries {
+		ids = append(ids, e.ID)
+	}
+	return ids
+}
+
+func TestOutboxReadAndRaw(t *testing.T) {
+	db := pgtest.NewDB(t)
+	outbox := services.NewOutbox(db, time.Now, nil)
+	ctx := staffCtx(services.RoleAdmin)
+	id := mustEnqueue(t, db, testMail(7))
+
+	raw, err := outbox.Raw(ctx, id)
 	if err != nil {
-		t.Fatalf("OutboxMessageBytes: %v", err)
+		t.Fatalf("Raw: %v", err)
 	}
-	if string(got) != string(testMail(0).Message) {
-		t.Fatalf("message bytes differ:\n%q\nwant\n%q", got, testMail(0).Message)
+	if string(raw) != string(testMail(7).Message) {
+		t.Fatalf("message bytes differ:\n%q\nwant\n%q", raw, testMail(7).Message)
 	}
-	if _, err := services.OutboxMessageBytes(ctx, db, ids[2]+100); !errors.Is(err, services.ErrNotFound) {
-		t.Fatalf("missing id: err = %v, want ErrNotFound", err)
+	view, err := outbox.Read(ctx, id)
+	if err != nil {
+		t.Fatalf("Read: %v", err)
+	}
+	if view.ID != id || view.Mail.Subject != "Your consultation 7" || !strings.Contains(view.Mail.Text, "Hello 7.\n.a line") {
+		t.Fatalf("view = %+v", view)
+	}
+	for name, call := range map[string]func(context.Context, int64) error{
+		"Raw":  func(ctx context.Context, id int64) error { _, err := outbox.Raw(ctx, id); return err },
+		"Read": func(ctx context.Context, id int64) error { _, err := outbox.Read(ctx, id); return err },
+	} {
+		if err := call(ctx, id+100); !errors.Is(err, services.ErrNotFound) {
+			t.Errorf("%s of a missing id: %v, want ErrNotFound", name, err)
+		}
+		if err := call(staffCtx(services.RoleConsultant), id); !errors.Is(err, services.ErrForbidden) {
+			t.Errorf("%s as a consultant: %v, want ErrForbidden", name, err)
+		}
+	}
+}
+
+func TestOutboxRetry(t *testing.T) {
+	db := pgtest.NewDB(t)
+	now := time.Date(2026, 3, 2, 15, 4, 0, 0, time.UTC)
+	woken := 0
+	outbox := services.NewOutbox(db, func() time.Time { return now }, func() { woken++ })
+	ctx := staffCtx(services.RoleSales)
+	ids := map[string]int64{}
+	for n, status := range services.OutboxStatuses {
+		ids[status] = mustEnqueue(t, db, testMail(n))
+		db.MustExec(`UPDATE outbox SET status = $2, attempts = 8, last_error = 'mailbox unavailable', next_attempt_at = now() + interval '1 hour' WHERE id = $1`, ids[status], status)
+	}
+
+	for _, status := range []string{services.OutboxFailed, services.OutboxKept, services.OutboxCapped} {
+		t.Run(status, func(t *testing.T) {
+			e, err := outbox.Retry(ctx, ids[status])
+			if err != nil {
+				t.Fatalf("Retry: %v", err)
+			}
+			if e.Status != services.OutboxPending || e.Attempts != 0 || !e.NextAttemptAt.Equal(now) {
+				t.Fatalf("after retry: %s, %d attempts, next at %s; want pending, 0, %s", e.Status, e.Attempts, e.NextAttemptAt, now)
+			}
+			var entry struct {
+				Actor  string `db:"actor"`
+				Detail string `db:"detail"`
+				IP     string `db:"ip"`
+			}
+			err = db.Get(&entry, `SELECT actor, detail::text AS detail, host(ip) AS ip FROM audit_log WHERE action = 'mail_retry' AND target_type = 'outbox' AND target_id = $1`, fmt.Sprint(ids[status]))
+			if err != nil {
+				t.Fatalf("audit record: %v", err)
+			}
+			if entry.Actor != "sales@consult.example" || entry.IP != "192.0.2.7" || !strings.Contains(entry.Detail, `"status": "`+status+`"`) {
+				t.Fatalf("audit record = %+v", entry)
+			}
+		})
+	}
+	if woken != 3 {
+		t.Fatalf("the mailer was woken %d times, want once per retry", woken)
+	}
+	for name, id := range map[string]int64{
+		"sent":                    ids[services.OutboxSent],
+		"superseded":              ids[services.OutboxSuperseded],
+		"pending":                 ids[services.OutboxPending],
+		"failed and retried once": ids[services.OutboxFailed],
+	} {
+		_, err := outbox.Retry(ctx, id)
+		var conflict *services.Error
+		if !errors.As(err, &conflict) || conflict.Code != services.CodeConflict || !strings.Contains(conflict.Message, "only failed, kept or capped") {
+			t.Errorf("retry of a %s message: %v, want a conflict", name, err)
+		}
+	}
+	if got := countOutbox(t, db, "status = 'sent' AND attempts = 8"); got != 1 {
+		t.Fatalf("the sent message changed")
+	}
+	if got := countOutbox(t, db, "true"); got != len(services.OutboxStatuses) {
+		t.Fatalf("rows = %d", got)
+	}
+	var audited int
+	db.Get(&audited, `SELECT count(*) FROM audit_log`)
+	if audited != 3 {
+		t.Fatalf("audit records = %d, want one per accepted retry", audited)
+	}
+	if _, err := outbox.Retry(ctx, 999999); !errors.Is(err, services.ErrNotFound) {
+		t.Fatalf("retry of a missing id: %v", err)
+	}
+	if _, err := outbox.Retry(staffCtx(services.RoleConsultant), ids[services.OutboxCapped]); !errors.Is(err, services.ErrForbidden) {
+		t.Fatalf("retry as a consultant: %v", err)
 	}
 }

@@ -150,6 +150,8 @@ func buildApp(cfg config, logger *slog.Logger, db *sqlx.DB) (*app, error) {
 		Inbox:       services.NewInbox(db, time.Now),
 		Consultants: services.NewConsultants(db),
 		Portal:      services.NewPortal(db, time.Now),
+		Dashboard:   services.NewDashboard(db, time.Now),
+		Outbox:      services.NewOutbox(db, time.Now, mailer.Wake),
 		// Expired sessions are swept by the login-failure pruner's loop below.
 		SessionStore: postgresstore.NewWithCleanupInterval(db.DB, 0),
 	})
