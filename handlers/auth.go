@@ -203,7 +203,13 @@ func (h *Handler) logout(c *gin.Context) {
 // safeNext keeps a post-login redirect on this site: a path, never a
 // scheme-relative //host or a backslash trick.
 func safeNext(next string) string {
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.ContainsAny(next, "\\\r\n") {
+	// Browsers drop tabs and newlines from URLs, so "/\t/evil" would become
+	// "//evil": any control character disqualifies the value.
+	if strings.ContainsFunc(next, func(r rune) bool { return r < 0x20 || r == 0x7f || r == '\\' }) {
+		return ""
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") {
 		return ""
 	}
 	return next

@@ -37,8 +37,17 @@ func hoursDays(o services.Overview, forms portalForms) []hoursDay {
 // as typed with a message on each day that did not read.
 func (h *Handler) saveHours(c *gin.Context) {
 	var week services.WeekHours
+	complete := true
 	for d := range week {
-		week[d] = c.PostForm(services.WeekdayKey(time.Weekday(d)))
+		var sent bool
+		week[d], sent = c.GetPostForm(services.WeekdayKey(time.Weekday(d)))
+		complete = complete && sent
+	}
+	// A form missing a day would save that day as "not working": refuse it
+	// rather than wipe hours nobody meant to change.
+	if !complete {
+		h.renderPortal(c, http.StatusUnprocessableEntity, portalForms{hours: &week, hoursMessage: "The form did not include every day, so nothing was saved. Please try again."})
+		return
 	}
 	_, err := h.portal.SaveHours(c.Request.Context(), week)
 	if status, ok := formStatus(err); ok {

@@ -162,6 +162,9 @@ func (b *Bookings) Book(ctx context.Context, in NewBooking) (Booking, string, er
 			mailedExisting = true
 			return b.mailExistingBooking(ctx, tx, inq.ID, upcoming)
 		}
+		if err := b.underDailyBookings(ctx, tx, inq.LeadID); err != nil {
+			return err
+		}
 		if id, err = insertFirstFree(ctx, tx, free, newBookingRow{
 			Inquiry: inq, Start: in.Start, Now: b.now(), Buffer: b.avail.rules.Buffer, Timezone: zone,
 			UIDDomain: b.cfg.UIDDomain, TokenHash: hash, TokenSealed: b.sealer.seal(token),
@@ -314,6 +317,22 @@ func lockLeadForBooking(ctx context.Context, tx *sqlx.Tx, leadID string, now tim
 		return "", fmt.Errorf("lock lead: %w", err)
 	}
 	return upcomingBooking(ctx, tx, leadID, now)
+}
+
+// bookingsPerLeadPerDay caps new bookings for one person in 24 hours, so
+// cancelling and booking again cannot go round the reschedule cap.
+const bookingsPerLeadPerDay = 3
+
+func (b *Bookings) underDailyBookings(ctx context.Context, tx *sqlx.Tx, leadID string) error {
+	var made int
+	err := tx.GetContext(ctx, &made, `SELECT count(*) FROM bookings WHERE lead_id = $1 AND created_at > $2`, leadID, b.now().Add(-24*time.Hour))
+	if err != nil {
+		return fmt.Errorf("count recent bookings: %w", err)
+	}
+	if made >= bookingsPerLeadPerDay {
+		return Conflict("This email address has booked several consultations today already. Reply to your invite and we will find a time with you.")
+	}
+	return nil
 }
 
 // upcomingBooking returns the id of the lead's live booking that has not

@@ -60,6 +60,10 @@ var leadSorts = map[string]string{
 	"name":       "lower(l.name) ASC, l.id ASC",
 }
 
+// maxInboxPage bounds page numbers, far beyond any real inbox, so an
+// offset can never overflow.
+const maxInboxPage = 100000
+
 // LeadSortKeys lists the orders in the order the inbox offers them.
 var LeadSortKeys = []string{"recent", "confidence", "waiting", "newest", "oldest", "name"}
 
@@ -153,9 +157,12 @@ func (f *LeadFilter) normalize() error {
 		fields["booked"] = "Choose booked or not booked."
 	}
 	for key, day := range map[string]string{"from": f.From, "to": f.To} {
-		if _, err := time.Parse(time.DateOnly, day); day != "" && err != nil {
+		if d, err := time.Parse(time.DateOnly, day); day != "" && (err != nil || d.Year() < 2000 || d.Year() > 2999) {
 			fields[key] = "Use a date such as 2026-12-01."
 		}
+	}
+	if f.Page > maxInboxPage {
+		fields["page"] = "That page does not exist."
 	}
 	if f.View != "" && f.View != "follow-up" {
 		fields["view"] = "Unknown view."
@@ -330,7 +337,9 @@ func (f LeadFilter) describe() string {
 	add("booked", f.Booked)
 	add("from", f.From)
 	add("to", f.To)
-	add("q", f.Query)
+	if f.Query != "" {
+		add("q", "(search)") // search words may be a person's name or email
+	}
 	add("view", f.View)
 	return strings.Join(parts, " ")
 }

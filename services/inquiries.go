@@ -56,12 +56,23 @@ func (s *Leads) Inquiry(ctx context.Context, id string) (Inquiry, error) {
 	return getInquiry(ctx, s.db, id)
 }
 
+// getInquiry reads an inquiry for the prospect's flow; an erased lead's
+// inquiries are gone from it.
 func getInquiry(ctx context.Context, q sqlx.QueryerContext, id string) (Inquiry, error) {
+	return readInquiry(ctx, q, id, `AND NOT EXISTS (SELECT 1 FROM leads WHERE leads.id = inquiries.lead_id AND erased_at IS NOT NULL)`)
+}
+
+// getInquiryAny reads an inquiry whatever became of its lead, for staff.
+func getInquiryAny(ctx context.Context, q sqlx.QueryerContext, id string) (Inquiry, error) {
+	return readInquiry(ctx, q, id, "")
+}
+
+func readInquiry(ctx context.Context, q sqlx.QueryerContext, id, and string) (Inquiry, error) {
 	if !ValidUUID(id) {
 		return Inquiry{}, ErrNotFound
 	}
 	var inq Inquiry
-	err := sqlx.GetContext(ctx, q, &inq, `SELECT `+inquiryColumns+` FROM inquiries WHERE id = $1`, id)
+	err := sqlx.GetContext(ctx, q, &inq, `SELECT `+inquiryColumns+` FROM inquiries WHERE id = $1 `+and, id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Inquiry{}, ErrNotFound
 	}
@@ -115,7 +126,7 @@ func (b *Bookings) mailExistingBooking(ctx context.Context, tx *sqlx.Tx, inquiry
 		return fmt.Errorf("lead address: %w", err)
 	}
 	d.Prospect = Person{Email: onFile}
-	if _, err := b.enqueueProspect(ctx, tx, bk.ID, "existing_booking", d, ExistingBookingEmail); err != nil {
+	if _, err := b.enqueueProspect(ctx, tx, bk.ID, KindExistingBooking, d, ExistingBookingEmail); err != nil {
 		return err
 	}
 	return leadEvent(ctx, tx, bk.LeadID, "existing_booking_mailed", map[string]string{"inquiry_id": inquiryID, "booking_id": bk.ID})

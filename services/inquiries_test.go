@@ -321,3 +321,70 @@ func TestInquiryMigrationKeepsExistingData(t *testing.T) {
 		t.Fatalf("outbox audiences = %s", audiences)
 	}
 }
+
+// Strangers can cause "you already have a consultation" notes; those have
+// a small budget of their own and never use up the mail the person needs.
+// One mailbox is one mailbox whatever "+tag" or case its address carries.
+func TestMailCapBudgetsAndMailboxes(t *testing.T) {
+	f := newBookingFixture(t, 0)
+	f.bookings = newTestBookings(t, f.db, f.funnel, services.BookingRules{MinNotice: 4 * time.Hour, HorizonDays: 30},
+		services.BookingsConfig{ProspectMailPerDay: 3}, f.clock.Now)
+	f.leads = services.NewLeads(f.db, f.funnel, f.bookings)
+	f.mustConsultant(t, "ana@consult.example.com", "django", "America/Toronto", "mon-fri 09:00-17:00")
+	ctx := context.Background()
+	victim := f.mustLead(t, "pat@acme.example.com", "django")
+	_, token, err := f.bookings.Book(ctx, services.NewBooking{InquiryID: victim.ID, Start: f.at(8, 10, 0)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 5; i++ {
+		f.submitAs(t, "pat@acme.example.com", "Stranger", "django", "America/Toronto")
+	}
+	var notices []string
+	f.db.Select(&notices, `SELECT status FROM outbox WHERE kind = 'existing_booking' ORDER BY id`)
+	if strings.Join(notices, ",") != "pending,pending,pending,capped,capped" {
+		t.Fatalf("existing-booking notes = %v, want three sent and the rest capped", notices)
+	}
+	moved, err := f.bookings.Reschedule(ctx, token, f.at(8, 11, 0))
+	if err != nil || moved.ProspectMailCapped {
+		t.Fatalf("the victim's own move: %v, capped %v; want it emailed", err, moved.ProspectMailCapped)
+	}
+
+	// pat+a and PAT+b are the same mailbox as pat: the third message there
+	// today (invite, move, this) is the last under a cap of 3.
+	other := f.mustLead(t, "PAT+a@acme.example.com", "django")
+	bk, _, err := f.bookings.Book(ctx, services.NewBooking{InquiryID: other.ID, Start: f.at(9, 10, 0)})
+	if err != nil || bk.ProspectMailCapped {
+		t.Fatalf("third message to the mailbox: %v, capped %v", err, bk.ProspectMailCapped)
+	}
+	third := f.mustLead(t, "pat+b@acme.example.com", "django")
+	bk, _, err = f.bookings.Book(ctx, services.NewBooking{InquiryID: third.ID, Start: f.at(10, 10, 0)})
+	if err != nil || !bk.ProspectMailCapped {
+		t.Fatalf("fourth message to the mailbox: %v, capped %v; want it held", err, bk.ProspectMailCapped)
+	}
+}
+
+// Cancelling and booking again cannot go round the reschedule cap.
+func TestBookingsPerPersonAreCappedPerDay(t *testing.T) {
+	f := newBookingFixture(t, 0)
+	f.mustConsultant(t, "ana@consult.example.com", "django", "America/Toronto", "mon-fri 09:00-17:00")
+	ctx := context.Background()
+	inq := f.mustLead(t, "pat@acme.example.com", "django")
+	for i := 0; i < 3; i++ {
+		_, token, err := f.bookings.Book(ctx, services.NewBooking{InquiryID: inq.ID, Start: f.at(8, 10+i, 0)})
+		if err != nil {
+			t.Fatalf("booking %d: %v", i+1, err)
+		}
+		if _, err := f.bookings.Cancel(ctx, token, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, _, err := f.bookings.Book(ctx, services.NewBooking{InquiryID: inq.ID, Start: f.at(8, 14, 0)})
+	if services.ErrorCode(err) != services.CodeConflict {
+		t.Fatalf("fourth booking in a day: %v, want a conflict", err)
+	}
+	f.clock.Set(fixtureNow.Add(25 * time.Hour))
+	if _, _, err := f.bookings.Book(ctx, services.NewBooking{InquiryID: inq.ID, Start: f.at(9, 14, 0)}); err != nil {
+		t.Fatalf("a booking the next day: %v", err)
+	}
+}

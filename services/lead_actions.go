@@ -99,7 +99,7 @@ func (s *Leads) AddNote(ctx context.Context, leadID, body string) error {
 // staff decide which details they trust.
 func (s *Leads) AcceptInquiry(ctx context.Context, leadID, inquiryID string) error {
 	return s.staffChange(ctx, leadID, func(tx *sqlx.Tx, l Lead) error {
-		inq, err := getInquiry(ctx, tx, inquiryID)
+		inq, err := getInquiryAny(ctx, tx, inquiryID)
 		if err != nil || inq.LeadID != l.ID {
 			return ErrNotFound
 		}
@@ -121,6 +121,9 @@ func (s *Leads) AcceptInquiry(ctx context.Context, leadID, inquiryID string) err
 
 // MarkNoShow records that the prospect missed a consultation that began.
 func (s *Leads) MarkNoShow(ctx context.Context, leadID, bookingID string) error {
+	if !ValidUUID(bookingID) {
+		return ErrNotFound
+	}
 	return s.staffChange(ctx, leadID, func(tx *sqlx.Tx, l Lead) error {
 		bk, err := getBooking(ctx, tx, "b.id = $1 AND b.lead_id = $2 FOR UPDATE OF b", bookingID, l.ID)
 		if err != nil {
@@ -136,18 +139,8 @@ func (s *Leads) MarkNoShow(ctx context.Context, leadID, bookingID string) error 
 	})
 }
 
-// LeadExport is a lead's whole record as JSON, for a data request.
-type LeadExport struct {
-	Lead      Lead            `json:"lead"`
-	Inquiries []InquiryRecord `json:"inquiries"`
-	Consents  []Consent       `json:"consents"`
-	Bookings  []Booking       `json:"bookings"`
-	Notes     []Note          `json:"notes"`
-	History   []LeadEvent     `json:"history"`
-	Exported  time.Time       `json:"exported_at"`
-}
-
-// Export returns the lead's data as indented JSON and audits the export.
+// Export returns the lead's data as indented JSON, for a data request, and
+// audits the export.
 func (s *Leads) Export(ctx context.Context, leadID string) ([]byte, error) {
 	if !ActorFrom(ctx).Staff() {
 		return nil, ErrForbidden
@@ -156,10 +149,7 @@ func (s *Leads) Export(ctx context.Context, leadID string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	out, err := json.MarshalIndent(LeadExport{
-		Lead: r.Lead, Inquiries: r.Inquiries, Consents: r.Consents, Bookings: r.Bookings,
-		Notes: r.Notes, History: r.Events, Exported: s.bookings.now().UTC(),
-	}, "", "  ")
+	out, err := json.MarshalIndent(newLeadExport(r, s.bookings.now()), "", "  ")
 	if err != nil {
 		return nil, fmt.Errorf("encode lead export: %w", err)
 	}
@@ -195,6 +185,9 @@ func (s *Leads) Erase(ctx context.Context, leadID string) error {
 			{`UPDATE assessments SET utm = '{}', referrer = '' WHERE lead_id = $1 OR id IN (SELECT assessment_id FROM inquiries WHERE lead_id = $1)`, []any{l.ID}},
 			{`UPDATE lead_notes SET body = '(erased)' WHERE lead_id = $1`, []any{l.ID}},
 			{`UPDATE bookings SET cancel_reason = '' WHERE lead_id = $1`, []any{l.ID}},
+			// History keeps what happened, not who it was about.
+			{`UPDATE lead_events SET detail = detail - 'name' - 'company' - 'email' WHERE lead_id = $1`, []any{l.ID}},
+			{`UPDATE audit_log SET detail = detail - 'name' - 'company' - 'email' WHERE target_type = 'lead' AND target_id = $1`, []any{l.ID}},
 			// Every stored message about the lead, to anyone, carries its details.
 			{`UPDATE outbox SET subject = '(erased)', message = '\x00'::bytea,
 				to_address = CASE WHEN audience = 'prospect' THEN $2 ELSE to_address END,

@@ -148,7 +148,8 @@ func (s *Leads) Record(ctx context.Context, id string) (LeadRecord, error) {
 }
 
 // canRead lets staff read any lead and a consultant only leads they have
-// met or will meet; to everyone else a lead does not exist.
+// met or will meet (a cancelled or moved-away booking does not count); to
+// everyone else a lead does not exist.
 func (s *Leads) canRead(ctx context.Context, leadID string) error {
 	a := ActorFrom(ctx)
 	if !ValidUUID(leadID) {
@@ -161,7 +162,9 @@ func (s *Leads) canRead(ctx context.Context, leadID string) error {
 		return ErrNotFound
 	}
 	var ok bool
-	err := s.db.GetContext(ctx, &ok, `SELECT EXISTS (SELECT 1 FROM bookings WHERE lead_id = $1 AND consultant_id = $2)`, leadID, a.ConsultantID)
+	err := s.db.GetContext(ctx, &ok, `
+		SELECT EXISTS (SELECT 1 FROM bookings WHERE lead_id = $1 AND consultant_id = $2
+		               AND status IN ('held', 'pending_payment', 'confirmed', 'no_show'))`, leadID, a.ConsultantID)
 	if err != nil {
 		return fmt.Errorf("lead access: %w", err)
 	}

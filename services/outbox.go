@@ -108,26 +108,44 @@ func enqueue(ctx context.Context, tx *sqlx.Tx, msg OutboxMessage) (int64, bool, 
 	return id, capped, nil
 }
 
-// overDailyCap counts what the address was sent in the last 24 hours. The
-// transaction-scoped lock on the address makes concurrent senders count in
+// mailboxSQL names a mailbox: case and a "+tag" do not make a new one.
+const mailboxSQL = `regexp_replace(lower(%s), '\+[^@]*@', '@')`
+
+// existingBookingNoticesPerDay caps the "you already have a consultation"
+// notes, which anyone who knows an address can cause. They have their own
+// budget, so they can never use up the one for the mail the person needs.
+const existingBookingNoticesPerDay = 3
+
+// overDailyCap counts what the mailbox was sent in the last 24 hours. The
+// transaction-scoped lock on the mailbox makes concurrent senders count in
 // turn, so a burst cannot slip past the cap.
 func overDailyCap(ctx context.Context, tx *sqlx.Tx, msg OutboxMessage) (bool, error) {
 	if msg.Audience != AudienceProspect || msg.DailyCap <= 0 {
 		return false, nil
 	}
-	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('outbox:' || lower($1), 0))`, msg.To); err != nil {
+	mailbox := fmt.Sprintf(mailboxSQL, "$1")
+	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('outbox:' || `+mailbox+`, 0))`, msg.To); err != nil {
 		return false, fmt.Errorf("lock mail address: %w", err)
+	}
+	limit, notices := msg.DailyCap, msg.Kind == KindExistingBooking
+	if notices {
+		limit = min(limit, existingBookingNoticesPerDay)
 	}
 	var sent int
 	err := tx.GetContext(ctx, &sent, `
 		SELECT count(*) FROM outbox
-		WHERE audience = 'prospect' AND lower(to_address) = lower($1)
-		  AND created_at > now() - interval '24 hours' AND status <> 'capped'`, msg.To)
+		WHERE audience = 'prospect' AND `+fmt.Sprintf(mailboxSQL, "to_address")+` = `+mailbox+`
+		  AND created_at > now() - interval '24 hours' AND status <> 'capped' AND (kind = $2) = $3`,
+		msg.To, KindExistingBooking, notices)
 	if err != nil {
 		return false, fmt.Errorf("count mail to address: %w", err)
 	}
-	return sent >= msg.DailyCap, nil
+	return sent >= limit, nil
 }
+
+// KindExistingBooking is the note to an address that already holds an
+// upcoming consultation.
+const KindExistingBooking = "existing_booking"
 
 // check rejects messages the worker could never deliver; they are programming
 // errors, so the error is internal. A bare address also keeps the SMTP

@@ -177,7 +177,7 @@ var errBadCredentials = &Error{Code: CodeUnauthorized, Message: "That email and 
 // to the account before has its own failure count, so guessing from
 // elsewhere never locks the owner out of their usual browser.
 func (s *Users) SignIn(ctx context.Context, in SignIn) (User, error) {
-	email := normalEmail(in.Email)
+	email := normalEmail(cleanLine(in.Email))
 	var row struct {
 		User
 		Hash string `db:"password_hash"`
@@ -192,8 +192,15 @@ func (s *Users) SignIn(ctx context.Context, in SignIn) (User, error) {
 	if row.ID == "" || device.userID != row.ID {
 		device = deviceID{}
 	}
-	if err := s.throttled(ctx, email, in.Network, device); err != nil {
+	// The attempt is written down before the password is checked, and
+	// counted with it: requests racing each other all see every attempt,
+	// so a burst cannot slip more guesses past the limit than a queue could.
+	attempt, err := s.recordAttempt(ctx, email, in.Network, device)
+	if err != nil {
 		return User{}, err
+	}
+	if err := s.throttled(ctx, email, in.Network, device); err != nil {
+		return User{}, errors.Join(err, s.forgetAttempt(ctx, attempt))
 	}
 	hash := row.Hash
 	if hash == "" {
@@ -203,11 +210,13 @@ func (s *Users) SignIn(ctx context.Context, in SignIn) (User, error) {
 	if err != nil {
 		return User{}, err
 	}
-	if !ok || row.ID == "" {
-		return User{}, s.recordFailure(ctx, email, in.Network, device)
+	// A disabled account answers like a wrong password, so its password
+	// cannot be confirmed by guessing at it.
+	if !ok || row.ID == "" || row.DisabledAt.Valid {
+		return User{}, errBadCredentials
 	}
-	if row.DisabledAt.Valid {
-		return User{}, &Error{Code: CodeForbidden, Message: "This account is disabled. Ask an administrator."}
+	if err := s.forgetAttempt(ctx, attempt); err != nil {
+		return User{}, err
 	}
 	if _, err := s.db.ExecContext(ctx, `UPDATE users SET last_login_at = $2 WHERE id = $1`, row.ID, s.now()); err != nil {
 		return User{}, fmt.Errorf("record sign-in: %w", err)
@@ -215,17 +224,29 @@ func (s *Users) SignIn(ctx context.Context, in SignIn) (User, error) {
 	return row.User, nil
 }
 
-func (s *Users) recordFailure(ctx context.Context, email, network string, device deviceID) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO login_failures (email, network, device, failed_at) VALUES ($1, $2, $3, $4)`,
+// recordAttempt writes a sign-in attempt as a failure until it succeeds.
+func (s *Users) recordAttempt(ctx context.Context, email, network string, device deviceID) (int64, error) {
+	var id int64
+	err := s.db.GetContext(ctx, &id, `INSERT INTO login_failures (email, network, device, failed_at) VALUES ($1, $2, $3, $4) RETURNING id`,
 		email, network, device.nonce, s.now())
 	if err != nil {
-		return fmt.Errorf("record failed sign-in: %w", err)
+		return 0, fmt.Errorf("record sign-in attempt: %w", err)
 	}
-	return errBadCredentials
+	return id, nil
 }
 
-// throttled counts recent failures: per network, and per account from this
-// device (or from all devices the account does not know).
+// forgetAttempt removes an attempt that succeeded or was never tried.
+func (s *Users) forgetAttempt(ctx context.Context, id int64) error {
+	if _, err := s.db.ExecContext(ctx, `DELETE FROM login_failures WHERE id = $1`, id); err != nil {
+		return fmt.Errorf("forget sign-in attempt: %w", err)
+	}
+	return nil
+}
+
+// throttled counts recent failures, this attempt included: per account
+// from this device (or from all devices the account does not know), and,
+// for devices the account does not know, per network. A browser that
+// signed in to the account before is never held back by others' guessing.
 func (s *Users) throttled(ctx context.Context, email, network string, device deviceID) error {
 	since := s.now().Add(-s.limits.Window)
 	var counts struct {
@@ -248,11 +269,11 @@ func (s *Users) throttled(ctx context.Context, email, network string, device dev
 		d := oldest.Time.Add(s.limits.Window).Sub(s.now())
 		return max(d.Round(time.Second), time.Second)
 	}
-	if s.limits.PerNetwork > 0 && counts.Network >= s.limits.PerNetwork {
+	if device.nonce == "" && s.limits.PerNetwork > 0 && counts.Network > s.limits.PerNetwork {
 		d := wait(counts.NetOldest)
 		return &Throttled{RetryAfter: d, Message: fmt.Sprintf("Too many failed sign-ins from your network. Try again in %s.", humanWait(d))}
 	}
-	if s.limits.PerAccount > 0 && counts.Account >= s.limits.PerAccount {
+	if s.limits.PerAccount > 0 && counts.Account > s.limits.PerAccount {
 		d := wait(counts.AccountOldest)
 		msg := fmt.Sprintf("Too many failed sign-ins for this account. Try again in %s.", humanWait(d))
 		if device.nonce == "" {

@@ -75,6 +75,13 @@ func TestLeadInboxFiltersSearchesAndPages(t *testing.T) {
 	if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(page, "Use a date such as") || !strings.Contains(page, `value="yesterday"`) {
 		t.Fatalf("bad filter = %d, want 422 with the form kept", resp.StatusCode)
 	}
+	for _, q := range []string{"from=0000-01-01", "to=0000-01-01", "page=200000000000000000", "page=-5&sort=nonsense", "q=%00%ff"} {
+		for _, path := range []string{"/admin/leads?", "/admin/leads.csv?"} {
+			if resp, _ := send(t, c, "GET", s.URL+path+q, nil, nil); resp.StatusCode >= 500 {
+				t.Errorf("%s%s = %d", path, q, resp.StatusCode)
+			}
+		}
+	}
 	// Every row says how long the lead has waited for a first contact.
 	_, page = send(t, c, "GET", s.URL+"/admin/leads", nil, nil)
 	if strings.Count(page, `class="waiting"`) != 3 {
@@ -177,6 +184,9 @@ func TestLeadPageActions(t *testing.T) {
 	if resp, _ := post("/inquiries/"+inquiry+"x/accept", nil); resp.StatusCode != http.StatusNotFound {
 		t.Fatalf("accept an unknown inquiry = %d, want 404", resp.StatusCode)
 	}
+	if resp, _ := post("/bookings/not-a-uuid/no-show", nil); resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("no-show of a malformed booking id = %d, want 404", resp.StatusCode)
+	}
 	resp, page := send(t, c, "GET", base, nil, nil)
 	for _, want := range []string{"Patricia Doe", "Acme Corp", "contacted", "Called &lt;b&gt;twice&lt;/b&gt;; prefers mornings.",
 		"Status new → contacted", "Details of a later submission accepted", "I agree to be contacted", "sales@consult.example"} {
@@ -191,7 +201,7 @@ func TestLeadPageActions(t *testing.T) {
 	resp, body := send(t, c, "GET", base+"/export.json", nil, nil)
 	var export struct {
 		Lead      map[string]any   `json:"lead"`
-		Inquiries []map[string]any `json:"inquiries"`
+		Inquiries []map[string]any `json:"submissions"`
 		Notes     []map[string]any `json:"notes"`
 	}
 	if resp.StatusCode != http.StatusOK || json.Unmarshal([]byte(body), &export) != nil || len(export.Inquiries) != 2 || len(export.Notes) != 1 {
@@ -209,8 +219,16 @@ func TestOnlyAdminsEraseAndErasureKeepsCounts(t *testing.T) {
 	s := newStaffApp(t, nil)
 	inquiry, lead := s.newLeadAs(t, "Erin Erase", "Gone Ltd", "erin@gone.example.com")
 	bookFirstOpen(t, s.testApp, inquiry)
+	_, a2 := postJSON(t, s.URL+"/api/v1/assessments", map[string]any{"answers": firstAnswers(t, s.testApp)})
+	_, later := postJSON(t, s.URL+"/api/v1/leads", map[string]any{
+		"assessment_id": a2["id"], "name": "Erin Secondname", "email": "erin@gone.example.com", "company": "SecretCo",
+		"region": "canada", "timezone": "America/Halifax", "consent": true,
+	})
 	sales := browser(t)
 	s.signIn(t, sales, "sales@consult.example")
+	if resp, _ := send(t, sales, "POST", s.URL+"/admin/leads/"+lead+"/inquiries/"+later["id"].(string)+"/accept", nil, nil); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("accept = %d", resp.StatusCode)
+	}
 	if resp, _ := send(t, sales, "POST", s.URL+"/admin/leads/"+lead+"/erase", url.Values{"confirm": {"erase"}}, nil); resp.StatusCode != http.StatusForbidden {
 		t.Fatalf("sales erasing = %d, want 403", resp.StatusCode)
 	}
@@ -226,16 +244,25 @@ func TestOnlyAdminsEraseAndErasureKeepsCounts(t *testing.T) {
 	s.db.Get(&left, `
 		SELECT (SELECT count(*) FROM leads WHERE name LIKE '%Erin%' OR email LIKE '%gone.example%')
 		     + (SELECT count(*) FROM inquiries WHERE name LIKE '%Erin%' OR email LIKE '%gone.example%')
-		     + (SELECT count(*) FROM outbox WHERE to_address LIKE '%gone.example%' OR position('Erin' IN convert_from(message, 'UTF8')) > 0)`)
+		     + (SELECT count(*) FROM outbox WHERE to_address LIKE '%gone.example%' OR position('Erin' IN convert_from(message, 'UTF8')) > 0)
+		     + (SELECT count(*) FROM lead_events WHERE detail::text LIKE '%Erin%' OR detail::text LIKE '%SecretCo%')
+		     + (SELECT count(*) FROM audit_log WHERE detail::text LIKE '%Erin%' OR detail::text LIKE '%SecretCo%')`)
 	var leads, inquiries, bookings int
 	s.db.Get(&leads, `SELECT count(*) FROM leads WHERE id = $1 AND erased_at IS NOT NULL`, lead)
 	s.db.Get(&inquiries, `SELECT count(*) FROM inquiries WHERE lead_id = $1`, lead)
 	s.db.Get(&bookings, `SELECT count(*) FROM bookings WHERE lead_id = $1 AND status = 'cancelled'`, lead)
-	if left != 0 || leads != 1 || inquiries != 1 || bookings != 1 {
+	if left != 0 || leads != 1 || inquiries != 2 || bookings != 1 {
 		t.Fatalf("after erasure: %d rows still name the person; lead %d, inquiries %d, cancelled bookings %d", left, leads, inquiries, bookings)
 	}
 	if resp, page := send(t, admin, "POST", s.URL+"/admin/leads/"+lead+"/status", url.Values{"status": {"contacted"}}, nil); resp.StatusCode != http.StatusConflict || !strings.Contains(page, "erased") {
 		t.Fatalf("changing an erased lead = %d, want 409", resp.StatusCode)
+	}
+	// The person's old links lead nowhere.
+	if resp, _ := get(t, s.URL+"/leads/"+inquiry, nil); resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("an erased lead's booking page = %d, want 404", resp.StatusCode)
+	}
+	if resp, _ := postJSON(t, s.URL+"/api/v1/bookings", map[string]any{"lead_id": inquiry, "start": "2030-01-07T15:00:00Z"}); resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("booking through an erased lead's inquiry = %d, want 404", resp.StatusCode)
 	}
 }
 
@@ -249,7 +276,7 @@ func TestConsultantsReadOnlyTheLeadsTheyMeet(t *testing.T) {
 	s.db.MustExec(`UPDATE consultants SET active = false WHERE team = 'nodejs' AND id <> $1`, owen)
 	inquiry, met := s.newLeadAs(t, "Met Lead", "Acme", "met@x.example.com")
 	s.db.MustExec(`UPDATE inquiries SET team = 'nodejs' WHERE id = $1`, inquiry)
-	bookFirstOpen(t, s.testApp, inquiry)
+	booking := bookFirstOpen(t, s.testApp, inquiry)
 	c := browser(t)
 	s.signIn(t, c, "owen@consult.example")
 	if resp, page := send(t, c, "GET", s.URL+"/admin/leads/"+met, nil, nil); resp.StatusCode != http.StatusOK || strings.Contains(page, "Change status") {
@@ -267,5 +294,13 @@ func TestConsultantsReadOnlyTheLeadsTheyMeet(t *testing.T) {
 	anon := browser(t)
 	if resp, _ := send(t, anon, "GET", s.URL+"/admin/leads/"+met, nil, nil); resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("anonymous lead page = %d, want the sign-in page", resp.StatusCode)
+	}
+	// Once the booking is cancelled, Owen no longer meets this lead.
+	manage := strings.TrimPrefix(booking["manage_url"].(string), "http://localhost:8080")
+	if resp, _ := postForm(t, s.URL+manage+"/cancel", url.Values{}); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("cancel = %d", resp.StatusCode)
+	}
+	if resp, _ := send(t, c, "GET", s.URL+"/admin/leads/"+met, nil, nil); resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("Owen reading a lead whose booking was cancelled = %d, want 404", resp.StatusCode)
 	}
 }

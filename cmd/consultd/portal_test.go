@@ -72,7 +72,8 @@ func (s staffApp) slotStarts(t *testing.T, day time.Time) []string {
 
 // owenWeek is Owen's demo week as the hours form posts it, plus extra days.
 func owenWeek(extra map[string]string) url.Values {
-	form := url.Values{}
+	// A browser sends every field of the form, the empty weekend too.
+	form := url.Values{"sat": {""}, "sun": {""}}
 	for _, d := range []string{"mon", "tue", "wed", "thu", "fri"} {
 		form.Set(d, "09:00-12:00, 13:00-17:00")
 	}
@@ -184,6 +185,13 @@ func TestPortalHoursDriveSlots(t *testing.T) {
 	}
 	if got, want := strings.Join(s.slotStarts(t, sat), " "), "10:00 10:30 11:00 11:30"; got != want {
 		t.Fatalf("refused hours changed the slots to %q", got)
+	}
+	// A post missing days (a stale or hand-made form) saves nothing.
+	if resp, body := send(t, owen, "POST", s.URL+"/me/hours", url.Values{"sat": {"10:00-11:00"}}, nil); resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, "did not include every day") {
+		t.Fatalf("a form without every day = %d, want 422", resp.StatusCode)
+	}
+	if got, want := strings.Join(s.slotStarts(t, sat), " "), "10:00 10:30 11:00 11:30"; got != want {
+		t.Fatalf("an incomplete form changed the slots to %q", got)
 	}
 
 	if resp, _ := send(t, owen, "POST", s.URL+"/me/hours", owenWeek(nil), nil); resp.StatusCode != http.StatusSeeOther {

@@ -8,6 +8,7 @@ import (
 	"net/http/cookiejar"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -191,8 +192,10 @@ func TestDisablingAnAccountEndsItsSessions(t *testing.T) {
 	if resp, _ := send(t, c, "GET", s.URL+"/admin", nil, nil); resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("/admin after disabling = %d, want the sign-in page", resp.StatusCode)
 	}
+	// The right password for a disabled account reads like a wrong one, so
+	// guessing cannot confirm it.
 	resp, body := send(t, browser(t), "POST", s.URL+"/login", url.Values{"email": {"sales@consult.example"}, "password": {staffPassword}}, nil)
-	if resp.StatusCode != http.StatusForbidden || !strings.Contains(body, "disabled") {
+	if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(body, "do not match") {
 		t.Fatalf("sign in to a disabled account = %d", resp.StatusCode)
 	}
 }
@@ -242,6 +245,55 @@ func TestSignInThrottling(t *testing.T) {
 	resp, _ = send(t, browser(t), "POST", s.URL+"/login", url.Values{"email": {"admin@consult.example"}, "password": {staffPassword}}, from("192.0.2.99"))
 	if resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("another network = %d, want it unaffected", resp.StatusCode)
+	}
+	// The owner's known browser is not held back by the network's count.
+	resp, _ = send(t, owner, "POST", s.URL+"/login", url.Values{"email": {"sales@consult.example"}, "password": {staffPassword}}, from("192.0.2.10"))
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("the owner's known browser on the throttled network = %d, want it to sign in", resp.StatusCode)
+	}
+}
+
+// A burst of parallel guesses gets no more tries than a queue would.
+func TestSignInThrottleHoldsUnderABurst(t *testing.T) {
+	s := newStaffApp(t, map[string]string{"LOGIN_FAILURES_PER_ACCOUNT": "3"})
+	var wg sync.WaitGroup
+	codes := make(chan int, 24)
+	for i := 0; i < 24; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			resp, _ := send(t, browser(t), "POST", s.URL+"/login", url.Values{"email": {"sales@consult.example"}, "password": {"wrong guess"}}, nil)
+			codes <- resp.StatusCode
+		}()
+	}
+	wg.Wait()
+	close(codes)
+	counts := map[int]int{}
+	for c := range codes {
+		counts[c]++
+	}
+	if counts[http.StatusUnauthorized] > 3 || counts[http.StatusUnauthorized]+counts[http.StatusTooManyRequests] != 24 {
+		t.Fatalf("24 parallel guesses answered %v, want at most 3 checked", counts)
+	}
+}
+
+func TestSignInRefusesHostileInputPolitely(t *testing.T) {
+	s := newStaffApp(t, nil)
+	for name, form := range map[string]url.Values{
+		"NUL in the email": {"email": {"a\x00b@x.example"}, "password": {"whatever1"}},
+		"invalid UTF-8":    {"email": {"\xff\xfe@x.example"}, "password": {"whatever1"}},
+		"huge password":    {"email": {"sales@consult.example"}, "password": {strings.Repeat("x", 100000)}},
+		"no fields":        {},
+	} {
+		if resp, _ := send(t, browser(t), "POST", s.URL+"/login", form, nil); resp.StatusCode != http.StatusUnauthorized {
+			t.Errorf("%s: %d, want 401", name, resp.StatusCode)
+		}
+	}
+	for _, next := range []string{"/\t/evil.example", "/\n/evil.example", "//evil.example", "/\\evil.example", "https://evil.example/", "/%09/evil.example"} {
+		resp, _ := send(t, browser(t), "POST", s.URL+"/login", url.Values{"email": {"sales@consult.example"}, "password": {staffPassword}, "next": {next}}, nil)
+		if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusSeeOther || (loc != "/admin" && loc != next) || strings.ContainsAny(loc, "\t\n\\") || strings.HasPrefix(loc, "//") || strings.Contains(loc, "://") {
+			t.Errorf("next %q sends the browser to %q", next, loc)
+		}
 	}
 }
 
