@@ -40,6 +40,7 @@ type apiBookingRequest struct {
 	LeadID   string `json:"lead_id"`
 	Start    string `json:"start"`
 	Timezone string `json:"timezone"`
+	Type     string `json:"type"`
 }
 
 type apiBooking struct {
@@ -57,17 +58,36 @@ type apiBooking struct {
 	// Emailed, on an answer to a change, is false when the daily cap on
 	// mail to the prospect's address held back the message about it.
 	Emailed *bool `json:"emailed,omitempty"`
+	// Type is the session type; a paid one has an amount, a payment status
+	// and, while the slot is held, the Stripe Checkout URL to pay at.
+	Type          string `json:"type"`
+	AmountCents   int64  `json:"amount_cents,omitempty"`
+	Currency      string `json:"currency,omitempty"`
+	PaymentStatus string `json:"payment_status,omitempty"`
+	CheckoutURL   string `json:"checkout_url,omitempty"`
+	HoldExpiresAt string `json:"hold_expires_at,omitempty"`
 }
 
 func (h *Handler) bookingJSON(bk services.Booking, token string) apiBooking {
 	loc := mustZone(bk.Timezone)
-	return apiBooking{
+	out := apiBooking{
 		ID: bk.ID, Status: bk.Status, Timezone: bk.Timezone, Team: bk.Team,
 		Start: bk.Start.In(loc).Format(time.RFC3339), End: bk.End.In(loc).Format(time.RFC3339),
 		When:       services.FormatMeetingTime(bk.Start, bk.End, loc),
 		Consultant: map[string]string{"name": bk.ConsultantName},
 		MeetingURL: bk.MeetingURL, ManageURL: h.bookings.ManageURL(token), ICSURL: h.bookings.ICSURL(token),
+		Type: bk.SessionType,
 	}
+	if bk.Paid() {
+		out.AmountCents, out.Currency, out.PaymentStatus = bk.AmountCents, bk.Currency, bk.PaymentStatus
+	}
+	if bk.Status == services.StatusPendingPayment {
+		out.CheckoutURL = bk.CheckoutURL
+		if bk.HoldExpiresAt.Valid {
+			out.HoldExpiresAt = bk.HoldExpiresAt.Time.UTC().Format(time.RFC3339)
+		}
+	}
+	return out
 }
 
 // changedBookingJSON is bookingJSON for an answer to a change, which also
@@ -105,9 +125,13 @@ func (h *Handler) apiCreateBooking(c *gin.Context) {
 		h.fail(c, err)
 		return
 	}
-	bk, token, err := h.bookings.Book(c.Request.Context(), services.NewBooking{InquiryID: req.LeadID, Start: start, Timezone: req.Timezone})
+	bk, token, err := h.bookings.Book(c.Request.Context(), services.NewBooking{InquiryID: req.LeadID, Start: start, Timezone: req.Timezone, Type: req.Type})
 	if err != nil {
 		h.apiBookingRefused(c, err)
+		return
+	}
+	if bk.Status == services.StatusPendingPayment {
+		c.JSON(http.StatusCreated, h.bookingJSON(bk, token)) // mail follows the payment
 		return
 	}
 	c.JSON(http.StatusCreated, h.changedBookingJSON(bk, token))

@@ -18,6 +18,47 @@ type bookingPage struct {
 	Region    string
 	Picker    slotPicker
 	APIBase   string
+	Types     []typeOption
+	Chosen    typeOption
+}
+
+// typeOption is a session type as the booking page offers it, priced for
+// the prospect's region.
+type typeOption struct {
+	Slug, Name, Description, Price string
+	Paid, Selected                 bool
+	URL                            string
+}
+
+// typeOptions lists what the inquiry can book, marking the chosen type
+// (the free consultation unless the page asks for another).
+func (h *Handler) typeOptions(c *gin.Context, inq services.Inquiry, base string) ([]typeOption, typeOption, error) {
+	types, err := h.sessionTypes.Active(c.Request.Context())
+	if err != nil {
+		return nil, typeOption{}, err
+	}
+	chosen := sessionTypeParam(c)
+	if chosen == "" {
+		chosen = services.DefaultSessionType
+	}
+	var out []typeOption
+	var sel typeOption
+	for _, t := range types {
+		cents, currency := t.Price(inq.Region)
+		if t.Paid() && (cents == 0 || !h.paymentsEnabled) {
+			continue // not sold in this region, or payments are off
+		}
+		o := typeOption{Slug: t.Slug, Name: t.Name, Description: t.Description, Price: services.FormatPrice(cents, currency),
+			Paid: cents > 0, Selected: t.Slug == chosen, URL: withEmbed(c, base+"?type="+t.Slug)}
+		if o.Selected {
+			sel = o
+		}
+		out = append(out, o)
+	}
+	if sel.Slug == "" && len(out) > 0 {
+		out[0].Selected, sel = true, out[0]
+	}
+	return out, sel, nil
 }
 
 // inquiryPage reads the inquiry a prospect's pages are about, after setting
@@ -71,9 +112,16 @@ func (h *Handler) renderBooking(c *gin.Context, status int, inq services.Inquiry
 		return
 	}
 	picker.FormError, picker.Next = formError, slotViews(next, mustZone(picker.TZ))
-	p := h.page(c, "Book your free consultation", "")
+	types, chosen, err := h.typeOptions(c, inq, "/leads/"+inq.ID)
+	if err != nil {
+		h.fail(c, err)
+		return
+	}
+	picker.Type = chosen.Slug
+	p := h.page(c, "Book your consultation", "")
 	p.NoIndex = true
-	c.HTML(status, "booking", bookingPage{Page: p, Inquiry: inq, TeamLabel: teamLabel(inq.Team), Region: services.RegionLabel(inq.Region), Picker: picker})
+	c.HTML(status, "booking", bookingPage{Page: p, Inquiry: inq, TeamLabel: teamLabel(inq.Team), Region: services.RegionLabel(inq.Region),
+		Picker: picker, Types: types, Chosen: chosen})
 }
 
 type confirmPage struct {
@@ -85,6 +133,7 @@ type confirmPage struct {
 	TZ        string
 	Action    string
 	BackURL   string
+	Type      typeOption
 }
 
 // confirmBooking is the no-JavaScript confirm step for a chosen slot. A
@@ -106,12 +155,21 @@ func (h *Handler) confirmBooking(c *gin.Context) {
 	if h.bookingRefused(c, err, func(status int, msg string, next []services.Slot) { h.renderBooking(c, status, inq, msg, next...) }) {
 		return
 	}
+	_, chosen, err := h.typeOptions(c, inq, "/leads/"+inq.ID)
+	if err != nil {
+		h.fail(c, err)
+		return
+	}
+	back := backToPicker(c, "/leads/"+inq.ID, tz, start)
+	if chosen.Slug != services.DefaultSessionType {
+		back += "&type=" + chosen.Slug
+	}
 	p := h.page(c, "Confirm your consultation", "")
 	p.NoIndex = true
 	c.HTML(http.StatusOK, "confirm", confirmPage{
 		Page: p, Inquiry: inq, TeamLabel: teamLabel(inq.Team), Start: start.Format(time.RFC3339),
 		When: services.FormatMeetingTime(start, start.Add(services.SlotLength), loc), TZ: tz,
-		Action: withEmbed(c, "/leads/"+inq.ID+"/book"), BackURL: backToPicker(c, "/leads/"+inq.ID, tz, start),
+		Action: withEmbed(c, "/leads/"+inq.ID+"/book"), BackURL: back, Type: chosen,
 	})
 }
 
@@ -162,9 +220,20 @@ func (h *Handler) bookSlot(c *gin.Context) {
 		h.renderBooking(c, http.StatusUnprocessableEntity, inq, "Choose one of the listed times.")
 		return
 	}
-	bk, token, err := h.bookings.Book(c.Request.Context(), services.NewBooking{InquiryID: inq.ID, Start: start, Timezone: c.PostForm("tz")})
+	bk, token, err := h.bookings.Book(c.Request.Context(), services.NewBooking{
+		InquiryID: inq.ID, Start: start, Timezone: c.PostForm("tz"), Type: sessionTypeParam(c),
+	})
 	if errors.Is(err, services.ErrExistingBookingMailed) {
 		h.renderEmailSent(c, http.StatusOK)
+		return
+	}
+	if services.ErrorCode(err) == services.CodePaymentUnavailable {
+		c.Header("Retry-After", retryAfterSeconds)
+		h.renderBooking(c, http.StatusServiceUnavailable, inq, formMessage(err))
+		return
+	}
+	if err == nil && bk.CheckoutURL != "" {
+		c.Redirect(http.StatusSeeOther, bk.CheckoutURL)
 		return
 	}
 	if h.bookingRefused(c, err, func(status int, msg string, next []services.Slot) { h.renderBooking(c, status, inq, msg, next...) }) {

@@ -21,6 +21,8 @@ var statusByCode = map[string]int{
 	services.CodeUnauthorized: http.StatusUnauthorized,
 	services.CodeForbidden:    http.StatusForbidden,
 	services.CodeEmailSent:    http.StatusConflict,
+
+	services.CodePaymentUnavailable: http.StatusServiceUnavailable,
 }
 
 // errorPage is the data of the friendly error page.
@@ -144,9 +146,11 @@ func headingFor(status int) string {
 	}
 }
 
-// wantsJSON is true for the JSON API, whose clients expect JSON errors.
+// wantsJSON is true for the JSON API and webhooks, whose clients expect
+// JSON errors, never a page.
 func wantsJSON(c *gin.Context) bool {
-	return strings.HasPrefix(c.Request.URL.Path, "/api/")
+	p := c.Request.URL.Path
+	return strings.HasPrefix(p, "/api/") || strings.HasPrefix(p, "/webhooks/")
 }
 
 func (h *Handler) notFound(c *gin.Context) {

@@ -42,21 +42,24 @@ type Config struct {
 
 // Deps are the services the handlers call.
 type Deps struct {
-	Logger      *slog.Logger
-	Registry    *prometheus.Registry
-	Health      *services.Health
-	Article     *services.Article
-	Assessments *services.Assessments
-	Leads       *services.Leads
-	Funnel      *services.Funnel
-	Bookings    *services.Bookings
-	Users       *services.Users
-	Audit       *services.Audit
-	Inbox       *services.Inbox
-	Consultants *services.Consultants
-	Portal      *services.Portal
-	Dashboard   *services.Dashboard
-	Outbox      *services.Outbox
+	Logger       *slog.Logger
+	Registry     *prometheus.Registry
+	Health       *services.Health
+	Article      *services.Article
+	Assessments  *services.Assessments
+	Leads        *services.Leads
+	Funnel       *services.Funnel
+	Bookings     *services.Bookings
+	Users        *services.Users
+	Audit        *services.Audit
+	Inbox        *services.Inbox
+	Consultants  *services.Consultants
+	Portal       *services.Portal
+	Dashboard    *services.Dashboard
+	Outbox       *services.Outbox
+	SessionTypes *services.SessionTypes
+	// PaymentsEnabled: paid session types are offered (Stripe is set up).
+	PaymentsEnabled bool
 	// SessionStore keeps staff sessions where every instance sees them.
 	SessionStore scs.Store
 }
@@ -85,6 +88,9 @@ type Handler struct {
 	dashboard   *services.Dashboard
 	outbox      *services.Outbox
 	sessions    *scs.SessionManager
+
+	sessionTypes    *services.SessionTypes
+	paymentsEnabled bool
 }
 
 // pageNames lists every page template a handler renders; all must exist at start.
@@ -102,7 +108,7 @@ func New(cfg Config, deps Deps) (http.Handler, error) {
 		limits: newLimiters(cfg.RateLimits), art: deps.Article, assessments: deps.Assessments,
 		leads: deps.Leads, funnel: deps.Funnel, bookings: deps.Bookings,
 		users: deps.Users, audit: deps.Audit, inbox: deps.Inbox, consultants: deps.Consultants, portal: deps.Portal, dashboard: deps.Dashboard, outbox: deps.Outbox,
-		sessions: newSessionManager(deps.SessionStore, cfg),
+		sessions: newSessionManager(deps.SessionStore, cfg), sessionTypes: deps.SessionTypes, paymentsEnabled: deps.PaymentsEnabled,
 	}
 	faq, err := deps.Article.FAQJSONLD()
 	if err != nil {

@@ -22,6 +22,15 @@ type managePage struct {
 	ICSURL       string
 	FormError    string
 	CancelReason string
+	Price        string
+	PaymentLabel string
+	HoldUntil    string
+	RefundPolicy string
+}
+
+var paymentLabels = map[string]string{
+	services.PaymentPending: "awaiting payment", services.PaymentPaid: "paid", services.PaymentFailed: "not paid",
+	services.PaymentRefundDue: "refund on its way", services.PaymentRefunded: "refunded",
 }
 
 // privateLink keeps a manage link out of caches and out of the Referer
@@ -86,7 +95,16 @@ func (h *Handler) renderManage(c *gin.Context, status int, bk services.Booking, 
 		CanChange: h.bookings.Unchangeable(bk) == "",
 		Token:     token, ICSURL: "/b/" + token + "/invite.ics", FormError: formError,
 		CancelReason: c.PostForm("reason"),
+		Price:        services.FormatPrice(bk.AmountCents, bk.Currency), PaymentLabel: paymentLabels[bk.PaymentStatus],
+		HoldUntil: holdUntil(bk), RefundPolicy: h.bookings.RefundPolicy(bk),
 	})
+}
+
+func holdUntil(bk services.Booking) string {
+	if !bk.HoldExpiresAt.Valid {
+		return ""
+	}
+	return services.FormatShortTime(bk.HoldExpiresAt.Time, mustZone(bk.Timezone))
 }
 
 type reschedulePage struct {

@@ -165,7 +165,7 @@ func securityHeaders(https bool) gin.HandlerFunc {
 
 func contentSecurityPolicy(nonce, frameAncestors string) string {
 	return "default-src 'self'; script-src 'self' 'nonce-" + nonce + "'; style-src 'self'; " +
-		"img-src 'self' data:; font-src 'self'; connect-src 'self'; form-action 'self'; " +
+		"img-src 'self' data:; font-src 'self'; connect-src 'self'; form-action 'self' https://checkout.stripe.com; " +
 		"base-uri 'none'; object-src 'none'; frame-ancestors " + frameAncestors
 }
 

@@ -31,6 +31,8 @@ func (h *Handler) routes(r *gin.Engine) {
 	r.POST("/b/:token/cancel", h.cancelBooking)
 	r.GET("/embed/assessment", h.embedAssessment)
 
+	r.POST("/webhooks/stripe", h.stripeWebhook)
+
 	r.GET("/login", h.loginForm)
 	r.POST("/login", h.login)
 	r.POST("/logout", h.logout)

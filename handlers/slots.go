@@ -26,6 +26,7 @@ type slotPicker struct {
 	FormError  string
 	Next       []slotView // alternatives after a conflict
 	Empty      bool
+	Type       string // the session type slug the picked slot is for, carried along
 }
 
 type slotDay struct {
@@ -94,10 +95,14 @@ func newSlotPicker(c *gin.Context, base, region string, slots []services.Slot, l
 		day := &p.Days[len(p.Days)-1]
 		day.Slots = append(day.Slots, slotView{Value: s.Start.Format(time.RFC3339), Label: slotLabel(s.Start)})
 	}
+	p.Type = sessionTypeParam(c)
 	week := func(d time.Time) string {
 		q := url.Values{"tz": {loc.String()}, "from": {d.Format(time.DateOnly)}}
 		if isEmbed(c) {
 			q.Set("embed", "1")
+		}
+		if p.Type != "" {
+			q.Set("type", p.Type)
 		}
 		return base + "?" + q.Encode()
 	}
@@ -117,6 +122,19 @@ func slotViews(slots []services.Slot, loc *time.Location) []slotView {
 		out = append(out, slotView{Value: s.Start.Format(time.RFC3339), Label: s.Start.In(loc).Format("Mon 2 Jan") + ", " + slotLabel(s.Start.In(loc))})
 	}
 	return out
+}
+
+// sessionTypeParam is the session type a booking page carries, from the
+// query or the form; only slug characters survive.
+func sessionTypeParam(c *gin.Context) string {
+	t := c.Query("type")
+	if t == "" {
+		t = c.PostForm("type")
+	}
+	if len(t) > 40 || strings.Trim(t, "abcdefghijklmnopqrstuvwxyz0123456789-") != "" {
+		return ""
+	}
+	return t
 }
 
 // parseStart reads an RFC 3339 start from a form or JSON.

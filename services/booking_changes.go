@@ -183,10 +183,13 @@ func (b *Bookings) Cancel(ctx context.Context, token, reason string) (Booking, e
 		return Booking{}, err
 	}
 	var cancelled Booking
-	capped := false
+	capped, refund := false, false
 	err = inTx(ctx, b.db, func(tx *sqlx.Tx) error {
 		locked, err := b.lockChangeable(ctx, tx, current.ID)
 		if err != nil {
+			return err
+		}
+		if refund, err = b.refundOnCancel(ctx, tx, locked); err != nil {
 			return err
 		}
 		_, err = tx.ExecContext(ctx, `
@@ -215,7 +218,7 @@ func (b *Bookings) Cancel(ctx context.Context, token, reason string) (Booking, e
 		return err
 	})
 	if err == nil {
-		b.mailQueued()
+		b.afterPaymentChange(ctx, refund, true)
 	}
 	cancelled.ProspectMailCapped = capped
 	return cancelled, err

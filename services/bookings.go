@@ -48,6 +48,18 @@ type Booking struct {
 	LeadCompany     string       `db:"lead_company"`
 	Team            string       `db:"team"`
 	Region          string       `db:"region"`
+	SessionType     string       `db:"session_type"`
+	SessionName     string       `db:"session_name"`
+	AmountCents     int64        `db:"amount_cents"`
+	Currency        string       `db:"currency"`
+	PaymentStatus   string       `db:"payment_status"`
+	CheckoutURL     string       `db:"checkout_url"`
+	CheckoutID      string       `db:"checkout_session_id"`
+	PaymentIntentID string       `db:"payment_intent_id"`
+	HoldExpiresAt   sql.NullTime `db:"hold_expires_at"`
+	PaidAt          sql.NullTime `db:"paid_at"`
+	RefundCents     int64        `db:"refund_cents"`
+	RefundedAt      sql.NullTime `db:"refunded_at"`
 	// ProspectMailCapped is set on a booking just changed when the daily
 	// mail cap held the prospect's message back.
 	ProspectMailCapped bool `db:"-"`
@@ -57,18 +69,33 @@ type Booking struct {
 const bookingSelect = `
 	SELECT b.id, b.lead_id, b.inquiry_id, b.consultant_id, b.status, b.starts_at, b.ends_at, b.timezone, b.uid, b.sequence,
 	       b.reschedules, b.cancelled_at, b.created_at, b.manage_token_sealed, b.team, b.region,
+	       st.slug AS session_type, st.name AS session_name, b.amount_cents, b.currency, b.payment_status,
+	       b.checkout_url, COALESCE(b.checkout_session_id, '') AS checkout_session_id, b.payment_intent_id,
+	       b.hold_expires_at, b.paid_at, b.refund_cents, b.refunded_at,
 	       c.name AS consultant_name, c.email AS consultant_email, c.timezone AS consultant_timezone, c.meeting_url,
 	       i.name AS lead_name, i.email AS lead_email, i.company AS lead_company
-	FROM bookings b JOIN consultants c ON c.id = b.consultant_id JOIN inquiries i ON i.id = b.inquiry_id`
+	FROM bookings b JOIN consultants c ON c.id = b.consultant_id JOIN inquiries i ON i.id = b.inquiry_id
+	     JOIN session_types st ON st.id = b.session_type_id`
 
 type bookingRow struct {
 	Booking
 	Sealed []byte `db:"manage_token_sealed"`
 }
 
+// Paid reports whether the booking has a price.
+func (b Booking) Paid() bool { return b.AmountCents > 0 }
+
 // Live reports whether the booking still holds its slot.
 func (b Booking) Live() bool {
 	return b.Status == StatusHeld || b.Status == StatusPendingPayment || b.Status == StatusConfirmed
+}
+
+// EnablePayments lets bookings take paid session types through Stripe.
+func (b *Bookings) EnablePayments(cfg PaymentsConfig) {
+	if cfg.SecretKey == "" {
+		return
+	}
+	b.pay, b.stripe = cfg, newStripeGateway(cfg.SecretKey, cfg.APIURL)
 }
 
 // BookingsConfig is what bookings need to know about the deployment.
@@ -94,6 +121,8 @@ type Bookings struct {
 	sealer *TokenSealer
 	cfg    BookingsConfig
 	now    func() time.Time
+	pay    PaymentsConfig
+	stripe *stripeGateway // nil: paid session types cannot be booked
 }
 
 // NewBookings returns the booking service.
@@ -120,6 +149,7 @@ type NewBooking struct {
 	InquiryID string
 	Start     time.Time
 	Timezone  string // optional: a zone of the inquiry's region to show times in
+	Type      string // a session type slug; "" is the free consultation
 }
 
 // Book gives the inquiry the chosen start with the fairest free consultant
@@ -127,7 +157,9 @@ type NewBooking struct {
 // that loses tries the next free consultant, and with none left gets
 // SlotTaken. When the person already holds an upcoming consultation, no
 // second one is made: the address on file is sent its manage link and the
-// caller gets ErrExistingBookingMailed, which says nothing more.
+// caller gets ErrExistingBookingMailed, which says nothing more. A paid
+// session type is held as pending_payment and goes through Stripe
+// Checkout: the booking's CheckoutURL is where to send the prospect.
 func (b *Bookings) Book(ctx context.Context, in NewBooking) (Booking, string, error) {
 	inq, err := getInquiry(ctx, b.db, in.InquiryID)
 	if err != nil {
@@ -143,6 +175,14 @@ func (b *Bookings) Book(ctx context.Context, in NewBooking) (Booking, string, er
 		}
 		zone = in.Timezone
 	}
+	kind, err := sessionTypeBySlug(ctx, b.db, in.Type)
+	if err != nil {
+		return Booking{}, "", err
+	}
+	cents, currency := kind.Price(inq.Region)
+	if cents > 0 && b.stripe == nil {
+		return Booking{}, "", Invalid(map[string]string{"type": "Paid sessions cannot be booked online right now; choose the free consultation."})
+	}
 	free, err := b.freeConsultants(ctx, inq.Team, inq.Region, in.Start, "")
 	if err != nil {
 		return Booking{}, "", err
@@ -151,6 +191,14 @@ func (b *Bookings) Book(ctx context.Context, in NewBooking) (Booking, string, er
 		return Booking{}, "", b.slotTaken(ctx, inq.Team, inq.Region, in.Start, zone)
 	}
 	token, hash := newToken()
+	row := newBookingRow{
+		Inquiry: inq, Start: in.Start, Now: b.now(), Buffer: b.avail.rules.Buffer, Timezone: zone,
+		UIDDomain: b.cfg.UIDDomain, TokenHash: hash, TokenSealed: b.sealer.seal(token),
+		SessionTypeID: kind.ID, AmountCents: cents, Currency: currency, Status: StatusConfirmed,
+	}
+	if cents > 0 {
+		row.Status, row.HoldExpiresAt = StatusPendingPayment, sql.NullTime{Time: b.now().Add(checkoutLifetime + holdGrace), Valid: true}
+	}
 	var id string
 	var capped, mailedExisting bool
 	err = inTx(ctx, b.db, func(tx *sqlx.Tx) error {
@@ -165,21 +213,18 @@ func (b *Bookings) Book(ctx context.Context, in NewBooking) (Booking, string, er
 		if err := b.underDailyBookings(ctx, tx, inq.LeadID); err != nil {
 			return err
 		}
-		if id, err = insertFirstFree(ctx, tx, free, newBookingRow{
-			Inquiry: inq, Start: in.Start, Now: b.now(), Buffer: b.avail.rules.Buffer, Timezone: zone,
-			UIDDomain: b.cfg.UIDDomain, TokenHash: hash, TokenSealed: b.sealer.seal(token),
-		}); err != nil {
+		if id, err = insertFirstFree(ctx, tx, free, row); err != nil {
 			return err
 		}
 		booking, err := getBooking(ctx, tx, "b.id = $1", id)
 		if err != nil {
 			return err
 		}
-		if err := markLeadBooked(ctx, tx, booking); err != nil {
-			return err
+		if row.Status == StatusPendingPayment {
+			return leadEvent(ctx, tx, booking.LeadID, "payment_started", map[string]string{
+				"booking_id": booking.ID, "amount": FormatPrice(cents, currency), "start": booking.Start.UTC().Format(time.RFC3339)})
 		}
-		capped, err = b.enqueueBooked(ctx, tx, booking, token)
-		return err
+		return b.confirmBooked(ctx, tx, booking, token, &capped)
 	})
 	if errors.Is(err, errNoConsultantLeft) {
 		return Booking{}, "", b.slotTaken(ctx, inq.Team, inq.Region, in.Start, zone)
@@ -187,14 +232,35 @@ func (b *Bookings) Book(ctx context.Context, in NewBooking) (Booking, string, er
 	if err != nil {
 		return Booking{}, "", err
 	}
-	b.mailQueued()
 	if mailedExisting {
+		b.mailQueued()
 		return Booking{}, "", ErrExistingBookingMailed
 	}
-	b.funnel.Count(StageBooked)
 	booking, err := getBooking(ctx, b.db, "b.id = $1", id)
+	if err != nil {
+		return Booking{}, "", err
+	}
+	if booking.Status == StatusPendingPayment {
+		booking, err = b.openCheckout(ctx, booking, token, kind)
+		return booking, token, err
+	}
+	b.funnel.Count(StageBooked)
+	b.mailQueued()
 	booking.ProspectMailCapped = capped
-	return booking, token, err
+	return booking, token, nil
+}
+
+// confirmBooked does what a confirmed booking needs: the lead marked booked
+// and both people invited.
+func (b *Bookings) confirmBooked(ctx context.Context, tx *sqlx.Tx, booking Booking, token string, capped *bool) error {
+	if err := markLeadBooked(ctx, tx, booking); err != nil {
+		return err
+	}
+	c, err := b.enqueueBooked(ctx, tx, booking, token)
+	if capped != nil {
+		*capped = c
+	}
+	return err
 }
 
 // CheckStart says whether a prospect may pick start for team and region
@@ -268,7 +334,12 @@ func (b *Bookings) slotTaken(ctx context.Context, team, region string, start tim
 var errNoConsultantLeft = errors.New("every free consultant was taken meanwhile")
 
 type newBookingRow struct {
-	Inquiry     Inquiry
+	Inquiry       Inquiry
+	SessionTypeID string
+	AmountCents   int64
+	Currency      string
+	Status        string
+	HoldExpiresAt sql.NullTime
 	Now         time.Time
 	Start       time.Time
 	Buffer      time.Duration
@@ -288,12 +359,15 @@ func insertFirstFree(ctx context.Context, tx *sqlx.Tx, consultants []string, row
 		var id string
 		err := tx.QueryRowxContext(ctx, `
 			INSERT INTO bookings (lead_id, inquiry_id, team, region, consultant_id, status, starts_at, ends_at, blocked, timezone, uid,
-				manage_token_hash, manage_token_sealed, created_at, updated_at)
-			VALUES ($1, $2, $3, $4, $5, 'confirmed', $6, $7, tstzrange($6, $8, '[)'), $9, gen_random_uuid()::text || '@' || $10, $11, $12, $13, $13)
+				manage_token_hash, manage_token_sealed, created_at, updated_at,
+				session_type_id, amount_cents, currency, payment_status, hold_expires_at)
+			VALUES ($1, $2, $3, $4, $5, $14, $6, $7, tstzrange($6, $8, '[)'), $9, gen_random_uuid()::text || '@' || $10, $11, $12, $13, $13,
+				$15, $16, $17, CASE WHEN $16 > 0 THEN 'pending' ELSE 'none' END, $18)
 			RETURNING id`,
 			row.Inquiry.LeadID, row.Inquiry.ID, row.Inquiry.Team, row.Inquiry.Region, cid,
 			row.Start, row.Start.Add(SlotLength), row.Start.Add(SlotLength+row.Buffer),
 			row.Timezone, row.UIDDomain, row.TokenHash, row.TokenSealed, row.Now,
+			row.Status, row.SessionTypeID, row.AmountCents, row.Currency, row.HoldExpiresAt,
 		).Scan(&id)
 		if isExclusionViolation(err) {
 			if _, err := tx.ExecContext(ctx, `ROLLBACK TO SAVEPOINT try_consultant`); err != nil {

@@ -32,6 +32,7 @@ type InviteDetails struct {
 	Organizer    Person // SMTP_FROM mailbox and SITE_NAME
 	Rescheduled  bool   // REQUEST that moves an existing booking
 	Reassigned   bool   // REQUEST that keeps the time with another consultant
+	Refund       RefundNote
 }
 
 // ProspectInviteEmail is the invite (or cancellation) for the prospect; times in the prospect's zone.
@@ -71,6 +72,25 @@ func ExistingBookingEmail(d InviteDetails) (Email, error) {
 		return Email{}, fmt.Errorf("existing booking email: %w", err)
 	}
 	subject := "Your upcoming consultation with " + d.Organizer.Name
+	return Email{From: d.Organizer, To: d.Prospect, Subject: mailHeaderText(subject), Text: text, HTML: html, Date: d.Stamp}, nil
+}
+
+// RefundNote says what a refund mail reports.
+type RefundNote struct {
+	Amount string // e.g. "CA$250.00"
+	Reason string
+}
+
+// RefundEmail tells the prospect their payment went back. It carries no
+// calendar part: the booking's own mail said whether it stands.
+func RefundEmail(d InviteDetails) (Email, error) {
+	data := d.mailData(d.ProspectTZ)
+	data.RefundAmount, data.RefundReason = d.Refund.Amount, d.Refund.Reason
+	text, html, err := renderInviteBodies("refund", data)
+	if err != nil {
+		return Email{}, fmt.Errorf("refund email: %w", err)
+	}
+	subject := "Refund: " + d.Refund.Amount + " for your " + teamDisplayName(d.Team) + " consultation"
 	return Email{From: d.Organizer, To: d.Prospect, Subject: mailHeaderText(subject), Text: text, HTML: html, Date: d.Stamp}, nil
 }
 
@@ -195,6 +215,8 @@ type inviteMailData struct {
 	Rescheduled   bool
 	Reassigned    bool
 	Cancelled     bool
+	RefundAmount  string
+	RefundReason  string
 }
 
 func (d InviteDetails) mailData(loc *time.Location) inviteMailData {

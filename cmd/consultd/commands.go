@@ -81,6 +81,12 @@ func seedDemoCommand(ctx context.Context, cfg config, logger *slog.Logger, stdou
 		return err
 	}
 	fmt.Fprintf(stdout, "demo data: %d leads created\n", n)
+	if cfg.StripeSecretKey != "" {
+		if err := services.NewSessionTypes(db).SeedPaidSessionType(ctx); err != nil {
+			return err
+		}
+		fmt.Fprintln(stdout, "demo data: paid session type architecture-review")
+	}
 	if cfg.AppEnv == "production" {
 		return nil
 	}

@@ -48,6 +48,7 @@ type config struct {
 	SessionIdleTimeout time.Duration
 	SessionLifetime    time.Duration
 	LoginLimits        services.LoginLimits
+	RefundFullBefore   time.Duration
 }
 
 // loadConfig reads the environment and reports every problem at once, each
@@ -159,6 +160,10 @@ func loadConfig(getenv func(string) string) (config, error) {
 	cfg.SessionLifetime = parseDuration(env("SESSION_LIFETIME", "12h"), "SESSION_LIFETIME", &problems)
 	if cfg.SessionIdleTimeout < time.Minute || cfg.SessionLifetime < cfg.SessionIdleTimeout {
 		problems = append(problems, "SESSION_IDLE_TIMEOUT must be at least 1m and SESSION_LIFETIME at least as long")
+	}
+	cfg.RefundFullBefore = parseDuration(env("REFUND_FULL_BEFORE", "24h"), "REFUND_FULL_BEFORE", &problems)
+	if cfg.StripeSecretKey != "" && cfg.StripeWebhookKey == "" {
+		problems = append(problems, "STRIPE_WEBHOOK_SECRET is empty: with STRIPE_SECRET_KEY set, paid bookings are confirmed only by signed webhooks (whsec_... from the Stripe dashboard)")
 	}
 	cfg.LoginLimits = services.LoginLimits{
 		PerAccount: int(parseInt(env("LOGIN_FAILURES_PER_ACCOUNT", "5"), "LOGIN_FAILURES_PER_ACCOUNT", 1, 1000, &problems)),

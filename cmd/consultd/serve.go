@@ -137,21 +137,23 @@ func buildApp(cfg config, logger *slog.Logger, db *sqlx.DB) (*app, error) {
 		SessionIdleTimeout: cfg.SessionIdleTimeout,
 		SessionLifetime:    cfg.SessionLifetime,
 	}, handlers.Deps{
-		Logger:      logger,
-		Registry:    reg,
-		Health:      services.NewHealth(db),
-		Article:     article,
-		Assessments: services.NewAssessments(db, def, funnel),
-		Leads:       services.NewLeads(db, funnel, bookings),
-		Funnel:      funnel,
-		Bookings:    bookings,
-		Users:       users,
-		Audit:       services.NewAudit(db),
-		Inbox:       services.NewInbox(db, time.Now),
-		Consultants: services.NewConsultants(db),
-		Portal:      services.NewPortal(db, time.Now),
-		Dashboard:   services.NewDashboard(db, time.Now),
-		Outbox:      services.NewOutbox(db, time.Now, mailer.Wake),
+		Logger:          logger,
+		Registry:        reg,
+		Health:          services.NewHealth(db),
+		Article:         article,
+		Assessments:     services.NewAssessments(db, def, funnel),
+		Leads:           services.NewLeads(db, funnel, bookings),
+		Funnel:          funnel,
+		Bookings:        bookings,
+		Users:           users,
+		Audit:           services.NewAudit(db),
+		Inbox:           services.NewInbox(db, time.Now),
+		Consultants:     services.NewConsultants(db),
+		SessionTypes:    services.NewSessionTypes(db),
+		PaymentsEnabled: cfg.StripeSecretKey != "",
+		Portal:          services.NewPortal(db, time.Now),
+		Dashboard:       services.NewDashboard(db, time.Now),
+		Outbox:          services.NewOutbox(db, time.Now, mailer.Wake),
 		// Expired sessions are swept by the login-failure pruner's loop below.
 		SessionStore: postgresstore.NewWithCleanupInterval(db.DB, 0),
 	})
@@ -178,7 +180,7 @@ func newBookings(cfg config, db *sqlx.DB, funnel *services.Funnel, mailQueued fu
 	avail := services.NewAvailability(db, services.BookingRules{
 		Buffer: cfg.BookingBuffer, MinNotice: cfg.BookingMinNotice, HorizonDays: cfg.BookingHorizonDays,
 	}, time.Now)
-	return services.NewBookings(db, avail, funnel, sealer, services.BookingsConfig{
+	b := services.NewBookings(db, avail, funnel, sealer, services.BookingsConfig{
 		BaseURL:    cfg.BaseURL.String(),
 		UIDDomain:  cfg.BaseURL.Hostname(),
 		Organizer:  cfg.Organizer,
@@ -186,7 +188,11 @@ func newBookings(cfg config, db *sqlx.DB, funnel *services.Funnel, mailQueued fu
 		// 0 turns either cap off.
 		MaxReschedules:     cfg.MaxReschedules,
 		ProspectMailPerDay: cfg.ProspectMailPerDay,
-	}, time.Now), nil
+	}, time.Now)
+	b.EnablePayments(services.PaymentsConfig{
+		SecretKey: cfg.StripeSecretKey, WebhookSecret: cfg.StripeWebhookKey, APIURL: cfg.StripeAPIURL, RefundFullBefore: cfg.RefundFullBefore,
+	})
+	return b, nil
 }
 
 // newMailer delivers over SMTP_URL, or keeps mail as .eml files in MAIL_DIR.
@@ -215,6 +221,9 @@ func (a *app) startWorkers(ctx context.Context, logger *slog.Logger) <-chan stru
 		func() { a.mailer.Run(ctx, 5*time.Second) },
 		func() {
 			a.bookings.RunReminders(ctx, time.Minute, func(err error) { logger.Warn("queueing reminders failed", "error", err) })
+		},
+		func() {
+			a.bookings.RunPayments(ctx, time.Minute, func(err error) { logger.Warn("payment sweep failed", "error", err) })
 		},
 		func() {
 			a.users.RunHousekeeping(ctx, 10*time.Minute, func(err error) { logger.Warn("sign-in housekeeping failed", "error", err) })

@@ -7,6 +7,7 @@
   var lead = root.dataset.lead;
   var token = root.dataset.token;
   var tz = root.dataset.tz;
+  var type = root.dataset.type || '';
   var errorBox = root.querySelector('.slot-picker .form-error');
   var done = root.querySelector('.booking-done');
   var panel = null;
@@ -53,7 +54,7 @@
 
   function request(start) {
     var url = lead ? '/api/v1/bookings' : '/api/v1/bookings/' + encodeURIComponent(token) + '/reschedule';
-    var body = lead ? { lead_id: lead, start: start, timezone: tz } : { start: start };
+    var body = lead ? { lead_id: lead, start: start, timezone: tz, type: type } : { start: start };
     return fetch(url, {
       method: 'POST', credentials: 'same-origin',
       headers: { 'Content-Type': 'application/json', 'Accept': 'application/json' },
@@ -135,6 +136,8 @@
     ok.addEventListener('click', function () {
       ok.disabled = true;
       request(start).then(function (res) {
+        // A paid session: the time is held; payment happens on Stripe's page.
+        if (res.status === 201 && res.data.checkout_url) { window.location.assign(res.data.checkout_url); return; }
         if (res.status === 201 || res.status === 200) { closePanel(); showDone(res.data); return; }
         closePanel();
         if (res.status === 409 && res.data.error === 'email_sent') { showEmailSent(res.data.message); return; }
