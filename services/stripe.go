@@ -36,10 +36,12 @@ type stripeGateway struct {
 // newStripeGateway returns a client for key. A non-empty apiURL replaces
 // Stripe's endpoints; the global stripe.Key is never used.
 func newStripeGateway(key, apiURL string) *stripeGateway {
-	if apiURL == "" {
-		return &stripeGateway{api: client.New(key, nil)}
+	// Failures come back as errors and are logged by the app, structured;
+	// stripe-go's own logger would print them again, unstructured.
+	cfg := &stripe.BackendConfig{MaxNetworkRetries: stripe.Int64(1), LeveledLogger: &stripe.LeveledLogger{Level: stripe.LevelNull}}
+	if apiURL != "" {
+		cfg.URL = stripe.String(apiURL)
 	}
-	cfg := &stripe.BackendConfig{URL: stripe.String(apiURL), MaxNetworkRetries: stripe.Int64(1)}
 	return &stripeGateway{api: client.New(key, &stripe.Backends{
 		API:     stripe.GetBackendWithConfig(stripe.APIBackend, cfg),
 		Connect: stripe.GetBackendWithConfig(stripe.ConnectBackend, cfg),
