@@ -53,6 +53,8 @@ type bookingRowView struct {
 	When      string
 	TeamLabel string
 	CanNoShow bool
+	Payment   string // e.g. "CA$250.00, paid"
+	CanRefund bool
 }
 
 type timelineView struct {
@@ -90,6 +92,7 @@ func (h *Handler) renderLead(c *gin.Context, status int, field, formError string
 		p.Bookings = append(p.Bookings, bookingRowView{
 			Booking: bk, TeamLabel: teamLabel(bk.Team), When: services.FormatMeetingTime(bk.Start, bk.End, mustZone(bk.Timezone)),
 			CanNoShow: p.CanChange && bk.Status == services.StatusConfirmed && !now.Before(bk.Start),
+			Payment:   bookingPayment(bk), CanRefund: p.CanErase && bk.PaymentStatus == services.PaymentPaid,
 		})
 	}
 	for _, e := range rec.Timeline() {
@@ -230,6 +233,24 @@ func (h *Handler) adminLeadAccept(c *gin.Context) {
 func (h *Handler) adminLeadNoShow(c *gin.Context) {
 	h.leadAction(c, "bookings", "no_show", func() error {
 		return h.leads.MarkNoShow(c.Request.Context(), c.Param("id"), c.Param("booking"))
+	})
+}
+
+// bookingPayment sums up a paid booking's payment for staff, or "free".
+func bookingPayment(bk services.Booking) string {
+	if !bk.Paid() {
+		return "free"
+	}
+	s := services.FormatPrice(bk.AmountCents, bk.Currency) + ", " + paymentLabels[bk.PaymentStatus]
+	if bk.RefundCents > 0 && bk.PaymentStatus == services.PaymentRefunded {
+		s += " (" + services.FormatPrice(bk.RefundCents, bk.Currency) + ")"
+	}
+	return s
+}
+
+func (h *Handler) adminLeadRefund(c *gin.Context) {
+	h.leadAction(c, "bookings", "refunded", func() error {
+		return h.leads.RefundBooking(c.Request.Context(), c.Param("id"), c.Param("booking"))
 	})
 }
 

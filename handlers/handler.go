@@ -94,7 +94,7 @@ type Handler struct {
 }
 
 // pageNames lists every page template a handler renders; all must exist at start.
-var pageNames = []string{"article", "assessment", "result", "booking", "confirm", "manage", "reschedule", "reschedule_confirm", "email_sent", "retry", "error", "login", "admin_dashboard", "admin_outbox", "admin_outbox_message", "admin_audit", "portal", "admin_leads", "admin_lead"}
+var pageNames = []string{"article", "assessment", "result", "booking", "confirm", "manage", "reschedule", "reschedule_confirm", "email_sent", "retry", "error", "login", "admin_dashboard", "admin_outbox", "admin_outbox_message", "admin_audit", "portal", "admin_leads", "admin_lead", "admin_session_types"}
 
 // New builds the whole HTTP stack: gin routes inside net/http's cross-origin
 // protection, which refuses state-changing requests from other sites.
@@ -115,7 +115,7 @@ func New(cfg Config, deps Deps) (http.Handler, error) {
 		return nil, fmt.Errorf("FAQ JSON-LD: %w", err)
 	}
 	h.faqJSON = template.JS(faq) // json.Marshal escapes <, > and &, so it cannot close the script
-	h.tmpl, err = LoadTemplates(templates.FS, template.FuncMap{"asset": assets.URL, "inc": inc, "selected": selected, "hasPrefix": strings.HasPrefix})
+	h.tmpl, err = LoadTemplates(templates.FS, template.FuncMap{"asset": assets.URL, "inc": inc, "selected": selected, "hasPrefix": strings.HasPrefix, "formatPrice": services.FormatPrice})
 	if err != nil {
 		return nil, err
 	}

@@ -6,6 +6,8 @@ import (
 	"net/http"
 
 	"github.com/gin-gonic/gin"
+
+	"consultd/services"
 )
 
 // stripeWebhook hands Stripe's raw body and signature to the bookings
@@ -22,7 +24,14 @@ func (h *Handler) stripeWebhook(c *gin.Context) {
 		h.respondError(c, http.StatusBadRequest, "bad_body", "The request body could not be read.")
 		return
 	}
-	if err := h.bookings.HandleStripeWebhook(c.Request.Context(), payload, c.GetHeader("Stripe-Signature")); err != nil {
+	err = h.bookings.HandleStripeWebhook(c.Request.Context(), payload, c.GetHeader("Stripe-Signature"))
+	var refused *services.Error
+	if errors.As(err, &refused) && refused.Code == services.CodeInvalid {
+		// Stripe reads 4xx as "do not retry this delivery as is".
+		h.respondError(c, http.StatusBadRequest, "invalid", refused.Message)
+		return
+	}
+	if err != nil {
 		h.fail(c, err)
 		return
 	}

@@ -34,6 +34,10 @@ func NewDashboard(db *sqlx.DB, now func() time.Time) *Dashboard {
 	return &Dashboard{db: db, now: now}
 }
 
+// stagePaid counts paid bookings on the dashboard; it is not a funnel stage
+// of the public counters.
+const stagePaid = "paid"
+
 // FunnelCounts is how many prospects reached each stage. Views and starts
 // are counted per day only; the later stages are rows with a team, and
 // leads and bookings also with a region.
@@ -43,7 +47,7 @@ type FunnelCounts struct {
 	Completed int64 // assessments finished
 	Leads     int64 // contact-form submissions (inquiries)
 	Booked    int64 // bookings made, by when they were made
-	// Paid bookings join here, and in the segments, once payments exist.
+	Paid      int64 // paid bookings, by when the payment came
 }
 
 // FunnelWeek is one ISO week (Monday to Sunday, UTC) of the funnel.
@@ -65,6 +69,7 @@ type FunnelSegment struct {
 	Completed int64
 	Leads     int64
 	Booked    int64
+	Paid      int64
 }
 
 // ConsultantLoad is how many live bookings a consultant has around now.
@@ -134,7 +139,9 @@ type funnelRow struct {
 // funnelRows counts each stage per UTC ISO week in [from, until). Views and
 // starts come from the daily counters; the later stages from their rows,
 // so they can be split by team and region. A booking counts when it was
-// made, even if later cancelled; a hold that expired unpaid never was one.
+// made, even if later cancelled; a hold that expired unpaid, or one still
+// waiting for its payment, never was one. Paid bookings count apart, when
+// the payment came.
 func (d *Dashboard) funnelRows(ctx context.Context, from, until time.Time) ([]funnelRow, error) {
 	var rows []funnelRow
 	err := d.db.SelectContext(ctx, &rows, `
@@ -151,7 +158,10 @@ func (d *Dashboard) funnelRows(ctx context.Context, from, until time.Time) ([]fu
 			FROM inquiries WHERE created_at >= $1 AND created_at < $2
 			UNION ALL
 			SELECT created_at AT TIME ZONE 'UTC', 'booked', team, region, 1
-			FROM bookings WHERE created_at >= $1 AND created_at < $2 AND status <> 'expired'
+			FROM bookings WHERE created_at >= $1 AND created_at < $2 AND status <> 'expired' AND payment_status <> 'pending'
+			UNION ALL
+			SELECT paid_at AT TIME ZONE 'UTC', 'paid', team, region, 1
+			FROM bookings WHERE paid_at >= $1 AND paid_at < $2
 		)
 		SELECT date_trunc('week', at) AT TIME ZONE 'UTC' AS week, stage, team, region, sum(n)::bigint AS n
 		FROM events
@@ -197,6 +207,8 @@ func (c *FunnelCounts) add(stage string, n int64) {
 		c.Leads += n
 	case StageBooked:
 		c.Booked += n
+	case stagePaid:
+		c.Paid += n
 	}
 }
 
@@ -208,6 +220,8 @@ func (s *FunnelSegment) add(stage string, n int64) {
 		s.Leads += n
 	case StageBooked:
 		s.Booked += n
+	case stagePaid:
+		s.Paid += n
 	}
 }
 
