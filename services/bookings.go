@@ -340,13 +340,13 @@ type newBookingRow struct {
 	Currency      string
 	Status        string
 	HoldExpiresAt sql.NullTime
-	Now         time.Time
-	Start       time.Time
-	Buffer      time.Duration
-	Timezone    string
-	UIDDomain   string
-	TokenHash   []byte
-	TokenSealed []byte
+	Now           time.Time
+	Start         time.Time
+	Buffer        time.Duration
+	Timezone      string
+	UIDDomain     string
+	TokenHash     []byte
+	TokenSealed   []byte
 }
 
 // insertFirstFree tries each consultant in order inside a savepoint; an
