@@ -57,6 +57,8 @@ func (s staffApp) funnelRows(t *testing.T, consultantName string) {
 			        sha256(gen_random_uuid()::text::bytea), '\x00', $7)`,
 			lead, inquiry, consultant, status, start, start.Add(30*time.Minute), monday)
 	}
+	// The confirmed one was paid for this week.
+	s.exec(t, `UPDATE bookings SET amount_cents = 25000, currency = 'cad', payment_status = 'paid', paid_at = $1 WHERE status = 'confirmed'`, monday)
 }
 
 // inquiry records a contact-form submission, with its lead, made at.
@@ -91,10 +93,10 @@ func TestAdminDashboardShowsTheFunnel(t *testing.T) {
 		t.Fatalf("%d rows in the weekly table, want 12 weeks and a total", len(weeks))
 	}
 	for name, tc := range map[string]struct{ got, want []string }{
-		"this week":   {weeks[11][1:], []string{"120", "45", "3", "4", "2"}},
-		"week before": {weeks[10][1:], []string{"80", "30", "1", "0", "0"}},
-		"total":       {weeks[12], []string{"Total", "200", "75", "4", "4", "2"}},
-		"empty week":  {weeks[0][1:], []string{"0", "0", "0", "0", "0"}},
+		"this week":   {weeks[11][1:], []string{"120", "45", "3", "4", "2", "1"}},
+		"week before": {weeks[10][1:], []string{"80", "30", "1", "0", "0", "0"}},
+		"total":       {weeks[12], []string{"Total", "200", "75", "4", "4", "2", "1"}},
+		"empty week":  {weeks[0][1:], []string{"0", "0", "0", "0", "0", "0"}},
 	} {
 		if !slices.Equal(tc.got, tc.want) {
 			t.Errorf("%s = %q, want %q", name, tc.got, tc.want)
@@ -111,8 +113,8 @@ func TestAdminDashboardShowsTheFunnel(t *testing.T) {
 			{"Article viewed", "200", "—"}, {"Assessment started", "75", "38%"}, {"Assessment completed", "4", "5%"},
 			{"Lead", "4", "100%"}, {"Booked", "2", "50%"},
 		},
-		"Funnel by team":   {{"Django", "3", "3", "2"}, {"Node.js", "1", "1", "0"}},
-		"Funnel by region": {{"Canada", "3", "2"}, {"USA", "1", "0"}},
+		"Funnel by team":   {{"Django", "3", "3", "2", "1"}, {"Node.js", "1", "1", "0", "0"}},
+		"Funnel by region": {{"Canada", "3", "2", "1"}, {"USA", "1", "0", "0"}},
 	} {
 		if got := tableRows(t, page, caption); !slices.EqualFunc(got, want, slices.Equal) {
 			t.Errorf("%s = %q, want %q", caption, got, want)
