@@ -434,3 +434,31 @@ func TestAdminRefund(t *testing.T) {
 		t.Fatal("the refund was not audited")
 	}
 }
+
+// Delayed payment methods: a completed but unpaid session keeps the hold;
+// the async outcome confirms or releases it.
+func TestAsyncPaymentOutcomes(t *testing.T) {
+	f := payFixture(t, stripeMockURL(t))
+	good, _ := f.bookPaid(t, "good@acme.example.com", f.at(8, 10, 0))
+	bad, _ := f.bookPaid(t, "bad@acme.example.com", f.at(8, 11, 0))
+	for i, bk := range []services.Booking{good, bad} {
+		if err := f.sendEvent(t, fmt.Sprintf("evt_unpaid%d", i), "checkout.session.completed", bk, false, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		if got := f.booking(t, bk.ID); got.Status != "pending_payment" {
+			t.Fatalf("completed but unpaid: %s, want the hold kept", got.Status)
+		}
+	}
+	if err := f.sendEvent(t, "evt_async_ok", "checkout.session.async_payment_succeeded", good, true, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.sendEvent(t, "evt_async_fail", "checkout.session.async_payment_failed", bad, false, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.booking(t, good.ID); got.Status != "confirmed" || got.PaymentStatus != "paid" {
+		t.Fatalf("async success: %s/%s", got.Status, got.PaymentStatus)
+	}
+	if got := f.booking(t, bad.ID); got.Status != "expired" || got.PaymentStatus != "failed" {
+		t.Fatalf("async failure: %s/%s", got.Status, got.PaymentStatus)
+	}
+}
