@@ -129,7 +129,7 @@ func (h *Handler) apiSubmitAssessment(c *gin.Context) {
 		answers[q] = ids
 	}
 	a, err := h.assessments.Submit(c.Request.Context(), services.NewAssessment{
-		Answers: answers, Attribution: services.Attribution{UTM: req.UTM, Referrer: req.Referrer},
+		Answers: answers, Attribution: rememberedAttribution(c, services.Attribution{UTM: req.UTM, Referrer: req.Referrer}),
 	})
 	if err != nil {
 		h.fail(c, err)

@@ -2,12 +2,15 @@ package handlers
 
 import (
 	"bytes"
+	"compress/gzip"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"html/template"
 	"net/http"
+	"net/url"
 	"strings"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -22,39 +25,108 @@ type articlePage struct {
 	LeadForm leadForm
 }
 
-// article serves the comparison with the assessment inside it. The page has
-// no per-request content beyond the landing attribution, so it carries an
-// ETag and answers 304 to a repeat visit.
+// article serves the comparison with the assessment inside it. Its bytes
+// are the same for everyone (the landing attribution travels in a cookie,
+// not in the page), so they are rendered and compressed once per variant
+// and served as they are, with an ETag for repeat visits.
 func (h *Handler) article(c *gin.Context) {
-	p := h.page(c, h.art.Title, h.art.Description)
-	p.Canonical = h.cfg.BaseURL.String() + "/"
-	p.OGType = "article"
-	data := articlePage{Page: p, Article: h.art, FAQJSON: h.faqJSON, Form: h.newAssessmentForm(c, landingAttribution(c)), LeadForm: h.newLeadForm(c, "")}
+	rememberAttribution(c, h.cfg.BaseURL.Scheme == "https")
+	page, err := h.cachedArticle(c)
+	if err != nil {
+		h.fail(c, err)
+		return
+	}
 	if c.Request.Method == http.MethodGet {
 		h.funnel.Count(services.StageArticleViewed)
 	}
-	h.renderWithETag(c, "article", data)
+	// No inline script runs on this page, so it needs no per-request nonce.
+	ancestors := "'none'"
+	if isEmbed(c) {
+		ancestors = "'self'"
+		if len(h.cfg.EmbedOrigins) > 0 {
+			ancestors += " " + strings.Join(h.cfg.EmbedOrigins, " ")
+		}
+		c.Writer.Header().Del("X-Frame-Options")
+	}
+	c.Header("Content-Security-Policy", contentSecurityPolicy("", ancestors))
+	page.serve(c)
 }
 
-// renderWithETag renders into memory, then answers 304 when the client
-// already has these exact bytes.
-func (h *Handler) renderWithETag(c *gin.Context, name string, data any) {
+// cachedPage is a page rendered once: its bytes, gzipped bytes and ETag.
+type cachedPage struct {
+	plain, gzipped []byte
+	etag           string
+}
+
+func newCachedPage(plain []byte) (*cachedPage, error) {
+	var gz bytes.Buffer
+	zw, err := gzip.NewWriterLevel(&gz, gzip.BestCompression)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := zw.Write(plain); err != nil {
+		return nil, err
+	}
+	if err := zw.Close(); err != nil {
+		return nil, err
+	}
+	sum := sha256.Sum256(plain)
+	return &cachedPage{plain: plain, gzipped: gz.Bytes(), etag: `"` + hex.EncodeToString(sum[:12]) + `"`}, nil
+}
+
+// serve answers 304 to a client that has the bytes, and the gzipped bytes
+// to one that takes them.
+func (p *cachedPage) serve(c *gin.Context) {
+	h := c.Writer.Header()
+	h.Set("Vary", "Accept-Encoding")
+	h.Set("Cache-Control", "public, no-cache")
+	if strings.Contains(c.GetHeader("Accept-Encoding"), "gzip") {
+		h.Set("ETag", p.etag[:len(p.etag)-1]+`-gz"`)
+		if notModified(c, h.Get("ETag")) {
+			return
+		}
+		h.Set("Content-Encoding", "gzip")
+		c.Data(http.StatusOK, "text/html; charset=utf-8", p.gzipped)
+		return
+	}
+	h.Set("ETag", p.etag)
+	if notModified(c, p.etag) {
+		return
+	}
+	c.Data(http.StatusOK, "text/html; charset=utf-8", p.plain)
+}
+
+func notModified(c *gin.Context, etag string) bool {
+	inm := c.GetHeader("If-None-Match")
+	if inm == "" || !strings.Contains(inm, etag) {
+		return false
+	}
+	c.Status(http.StatusNotModified)
+	return true
+}
+
+// cachedArticle renders the article for the variant (embed or not, and the
+// year in the footer) on first use.
+func (h *Handler) cachedArticle(c *gin.Context) (*cachedPage, error) {
+	key := fmt.Sprintf("%t/%d", isEmbed(c), time.Now().Year())
+	if p, ok := h.articleCache.Load(key); ok {
+		return p.(*cachedPage), nil
+	}
+	p := h.page(c, h.art.Title, h.art.Description)
+	p.Canonical = h.cfg.BaseURL.String() + "/"
+	p.OGType = "article"
+	p.Nonce = ""
+	data := articlePage{Page: p, Article: h.art, FAQJSON: h.faqJSON, Form: h.newAssessmentForm(c, services.Attribution{}), LeadForm: h.newLeadForm(c, "")}
 	var buf bytes.Buffer
-	if err := h.tmpl.Instance(name, data).Render(&bufferWriter{header: http.Header{}, buf: &buf}); err != nil {
-		h.fail(c, fmt.Errorf("render %s: %w", name, err))
-		return
+	if err := h.tmpl.Instance("article", data).Render(&bufferWriter{header: http.Header{}, buf: &buf}); err != nil {
+		return nil, fmt.Errorf("render article: %w", err)
 	}
-	sum := sha256.Sum256(buf.Bytes())
-	etag := `W/"` + hex.EncodeToString(sum[:12]) + `"`
-	c.Header("ETag", etag)
-	// private: the page carries the visitor's own attribution (referrer,
-	// UTM) in hidden fields, which a shared cache must not hand to others.
-	c.Header("Cache-Control", "private, max-age=0, must-revalidate")
-	if inm := c.GetHeader("If-None-Match"); inm != "" && strings.Contains(inm, etag) {
-		c.Status(http.StatusNotModified)
-		return
+	page, err := newCachedPage(buf.Bytes())
+	if err != nil {
+		return nil, fmt.Errorf("compress article: %w", err)
 	}
-	c.Data(http.StatusOK, "text/html; charset=utf-8", buf.Bytes())
+	h.articleCache.Store(key, page)
+	return page, nil
 }
 
 // bufferWriter lets a gin renderer write into memory.
@@ -66,6 +138,11 @@ type bufferWriter struct {
 func (w *bufferWriter) Header() http.Header         { return w.header }
 func (w *bufferWriter) Write(p []byte) (int, error) { return w.buf.Write(p) }
 func (w *bufferWriter) WriteHeader(int)             {}
+
+// attributionCookie carries the first touch (UTM parameters and the
+// referrer of a visit from another site) from the landing page to the
+// forms, so the landing page can be the same bytes for everyone.
+const attributionCookie = "consultd_attr"
 
 // landingAttribution reads UTM parameters from the query and the referrer of
 // a visit from another site.
@@ -80,6 +157,62 @@ func landingAttribution(c *gin.Context) services.Attribution {
 		attr.Referrer = ref
 	}
 	return attr
+}
+
+// rememberAttribution sets the first-touch cookie on a landing with
+// attribution, unless the visitor already has one.
+func rememberAttribution(c *gin.Context, secure bool) {
+	attr := landingAttribution(c)
+	if len(attr.UTM) == 0 && attr.Referrer == "" {
+		return
+	}
+	if _, err := c.Cookie(attributionCookie); err == nil {
+		return
+	}
+	v := url.Values{}
+	for k, val := range attr.UTM {
+		v.Set(k, truncateText(val, 200))
+	}
+	if attr.Referrer != "" {
+		v.Set("referrer", truncateText(attr.Referrer, 500))
+	}
+	http.SetCookie(c.Writer, &http.Cookie{Name: attributionCookie, Value: v.Encode(), Path: "/", MaxAge: 30 * 24 * 3600,
+		HttpOnly: true, Secure: secure, SameSite: http.SameSiteLaxMode})
+}
+
+// rememberedAttribution is the first touch a form carries: its own fields
+// when it has them, otherwise the cookie set on the landing page.
+func rememberedAttribution(c *gin.Context, fromForm services.Attribution) services.Attribution {
+	for _, v := range fromForm.UTM {
+		if v != "" {
+			return fromForm
+		}
+	}
+	if fromForm.Referrer != "" {
+		return fromForm
+	}
+	raw, err := c.Cookie(attributionCookie)
+	if err != nil {
+		return fromForm
+	}
+	v, err := url.ParseQuery(raw)
+	if err != nil {
+		return fromForm
+	}
+	attr := services.Attribution{UTM: map[string]string{}, Referrer: v.Get("referrer")}
+	for _, k := range services.UTMKeys() {
+		if val := v.Get(k); val != "" {
+			attr.UTM[k] = val
+		}
+	}
+	return attr
+}
+
+func truncateText(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return strings.ToValidUTF8(s[:n], "")
 }
 
 func (h *Handler) robots(c *gin.Context) {

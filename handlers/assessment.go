@@ -66,6 +66,7 @@ func (h *Handler) submitAssessment(c *gin.Context) {
 	for _, k := range services.UTMKeys() {
 		attr.UTM[k] = c.PostForm(k)
 	}
+	attr = rememberedAttribution(c, attr)
 	if !h.limits.assessments.allow(c) {
 		form := h.newAssessmentForm(c, attr)
 		form.Selected, form.FormError = selectedFrom(answers), rateLimitMessage

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/alexedwards/scs/v2"
@@ -91,6 +92,8 @@ type Handler struct {
 
 	sessionTypes    *services.SessionTypes
 	paymentsEnabled bool
+
+	articleCache sync.Map // variant → *cachedPage
 }
 
 // pageNames lists every page template a handler renders; all must exist at start.

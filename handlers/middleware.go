@@ -163,8 +163,14 @@ func securityHeaders(https bool) gin.HandlerFunc {
 	}
 }
 
+// contentSecurityPolicy is the CSP with scripts from this site only, plus
+// inline ones carrying nonce when there is one.
 func contentSecurityPolicy(nonce, frameAncestors string) string {
-	return "default-src 'self'; script-src 'self' 'nonce-" + nonce + "'; style-src 'self'; " +
+	scripts := "'self'"
+	if nonce != "" {
+		scripts += " 'nonce-" + nonce + "'"
+	}
+	return "default-src 'self'; script-src " + scripts + "; style-src 'self'; " +
 		"img-src 'self' data:; font-src 'self'; connect-src 'self'; form-action 'self' https://checkout.stripe.com; " +
 		"base-uri 'none'; object-src 'none'; frame-ancestors " + frameAncestors
 }

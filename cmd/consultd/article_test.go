@@ -29,8 +29,26 @@ func TestArticlePageSEOAndCaching(t *testing.T) {
 	if regexp.MustCompile(`(src|href)="https?://(?:[^"l]|l[^"o])`).MatchString(page) {
 		t.Error("article references a third-party URL")
 	}
-	if cc := resp.Header.Get("Cache-Control"); !strings.HasPrefix(cc, "private") {
-		t.Errorf("article Cache-Control = %q; it carries the visitor's attribution, so it must be private", cc)
+	if cc := resp.Header.Get("Cache-Control"); cc != "public, no-cache" {
+		t.Errorf("article Cache-Control = %q; the page is the same for everyone and revalidated", cc)
+	}
+	if csp := resp.Header.Get("Content-Security-Policy"); strings.Contains(csp, "nonce") || !strings.Contains(csp, "frame-ancestors 'none'") {
+		t.Errorf("article CSP %q: no inline script runs, so no nonce; and no framing", csp)
+	}
+	// Attribution goes in a first-touch cookie, never replaced by a later landing.
+	resp, _ = get(t, app.URL+"/?utm_source=first", nil)
+	var attr *http.Cookie
+	for _, ck := range resp.Cookies() {
+		if ck.Name == "consultd_attr" {
+			attr = ck
+		}
+	}
+	if attr == nil || !strings.Contains(attr.Value, "utm_source=first") || !attr.HttpOnly {
+		t.Fatalf("attribution cookie = %+v", attr)
+	}
+	resp, _ = get(t, app.URL+"/?utm_source=second", http.Header{"Cookie": {"consultd_attr=" + attr.Value}})
+	if len(resp.Cookies()) != 0 {
+		t.Error("a later landing replaced the first touch")
 	}
 	etag := resp.Header.Get("ETag")
 	if etag == "" {
