@@ -57,6 +57,7 @@ type Deps struct {
 	Portal      *services.Portal
 	Dashboard   *services.Dashboard
 	Outbox      *services.Outbox
+	Feeds       *services.Feeds
 	// SessionStore keeps staff sessions where every instance sees them.
 	SessionStore scs.Store
 }
@@ -84,6 +85,7 @@ type Handler struct {
 	portal      *services.Portal
 	dashboard   *services.Dashboard
 	outbox      *services.Outbox
+	feeds       *services.Feeds
 	sessions    *scs.SessionManager
 }
 
@@ -102,6 +104,7 @@ func New(cfg Config, deps Deps) (http.Handler, error) {
 		limits: newLimiters(cfg.RateLimits), art: deps.Article, assessments: deps.Assessments,
 		leads: deps.Leads, funnel: deps.Funnel, bookings: deps.Bookings,
 		users: deps.Users, audit: deps.Audit, inbox: deps.Inbox, consultants: deps.Consultants, portal: deps.Portal, dashboard: deps.Dashboard, outbox: deps.Outbox,
+		feeds:    deps.Feeds,
 		sessions: newSessionManager(deps.SessionStore, cfg),
 	}
 	faq, err := deps.Article.FAQJSONLD()
