@@ -72,6 +72,8 @@ func (h *Handler) routes(r *gin.Engine) {
 	sales.GET("/outbox/:id/message.eml", h.adminOutboxRaw)
 	sales.POST("/outbox/:id/retry", h.adminOutboxRetry)
 	admins.GET("/audit", h.adminAudit)
+	admins.GET("/feeds", h.adminFeeds)
+	admins.POST("/feeds/:team/rotate", h.adminRotateTeamFeed)
 	portal := staff.Group("/me", h.allow(services.RoleConsultant))
 	portal.GET("", h.portalHome)
 	portal.POST("/hours", h.saveHours)

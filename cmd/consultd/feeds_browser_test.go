@@ -20,16 +20,21 @@ const widerThanScreen = `(() => {
 	return out.slice(0, 10);
 })()`
 
-// The feed URLs on the portal at phone and desktop widths: the long URLs stay inside the window, and the copy buttons show
+// The feed URLs on the portal and the team feeds page at phone and desktop
+// widths: the long URLs stay inside the window, and the copy buttons show
 // where the clipboard works.
 func TestBrowserFeedScreensFit(t *testing.T) {
 	s := newStaffApp(t, nil)
 	send(t, s.owen(t), "POST", s.URL+"/me/feed", url.Values{}, nil)
+	admin := browser(t)
+	s.signIn(t, admin, "admin@consult.example")
+	send(t, admin, "POST", s.URL+"/admin/feeds/django/rotate", url.Values{}, nil)
 
 	for _, tc := range []struct {
 		account, page, ready string
 	}{
 		{"owen@consult.example", "/me?done=feed-rotated#calendar", "#calendar-feed"},
+		{"admin@consult.example", "/admin/feeds?done=created-django", "#feed-django"},
 	} {
 		ctx := newBrowser(t)
 		if err := chromedp.Run(ctx,
