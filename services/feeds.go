@@ -14,7 +14,9 @@ import (
 // FeedRefresh is how often calendar apps are asked to fetch a feed again.
 const FeedRefresh = 15 * time.Minute
 
-// FeedLink is a feed's address in the two forms calendar apps take.
+// FeedLink is a feed's address in the two forms calendar apps take. Both
+// are empty when the stored copy no longer opens (SECRET_KEY changed): the
+// feed still works where it was subscribed, and rotating shows a new one.
 type FeedLink struct {
 	URL       string    // https://consult.example.com/feeds/<token>.ics
 	Webcal    string    // webcal://consult.example.com/feeds/<token>.ics: opens the calendar app
@@ -161,7 +163,7 @@ func (f *Feeds) link(ctx context.Context, owner feedOwner) (*FeedLink, error) {
 	}
 	token, err := f.sealer.open(row.Sealed)
 	if err != nil {
-		return nil, err
+		return &FeedLink{RotatedAt: row.RotatedAt}, nil
 	}
 	link := f.feedLink(token, row.RotatedAt)
 	return &link, nil

@@ -248,6 +248,28 @@ func TestFeedRotationStopsTheOldURLAtOnce(t *testing.T) {
 	}
 }
 
+// After SECRET_KEY changes, the stored copy no longer opens: the page gets
+// no URL to show, and the feed itself, found by its hash, goes on working.
+func TestFeedURLAfterTheSecretKeyChanged(t *testing.T) {
+	f := newFeedFixture(t)
+	ana := f.mustConsultant(t, "ana@consult.example.com", "django", "America/Toronto", "mon-fri 09:00-17:00")
+	link, err := f.feeds.RotateConsultant(context.Background(), "ana@consult.example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sealer, _ := services.NewFeedTokenSealer("another-secret")
+	base, _ := url.Parse("https://consult.example.com")
+	rekeyed := services.NewFeeds(f.db, sealer, services.FeedsConfig{BaseURL: base, SiteName: "Stackpoint Consulting", HorizonDays: 30}, f.clock.Now)
+	me := services.WithActor(context.Background(), services.Actor{Role: services.RoleConsultant, ConsultantID: ana.ID})
+	shown, err := rekeyed.Mine(me)
+	if err != nil || shown == nil || shown.URL != "" || shown.Webcal != "" || shown.RotatedAt.IsZero() {
+		t.Fatalf("Mine after the key changed = %+v, %v; want a feed without a URL to show", shown, err)
+	}
+	if _, err := rekeyed.Calendar(context.Background(), feedToken(t, link)); err != nil {
+		t.Fatalf("the feed after the key changed: %v", err)
+	}
+}
+
 func TestMyFeedIsTheSignedInConsultants(t *testing.T) {
 	f := newFeedFixture(t)
 	ana := f.mustConsultant(t, "ana@consult.example.com", "django", "America/Toronto", "mon-fri 09:00-17:00")

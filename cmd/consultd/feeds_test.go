@@ -355,6 +355,25 @@ func TestFeedRotationFromThePortalAndTheCommandLine(t *testing.T) {
 	if got := s.myFeedPath(t, owen); got != printed.Path {
 		t.Fatalf("the portal shows %s, the command printed %s", got, printed.Path)
 	}
+	// Issued under another SECRET_KEY, the URL cannot be shown again, but works.
+	rekeyed := map[string]string{"SECRET_KEY": "another-secret-key-of-at-least-32-characters"}
+	for k, v := range s.env {
+		if _, ok := rekeyed[k]; !ok {
+			rekeyed[k] = v
+		}
+	}
+	out.Reset()
+	if err := run(context.Background(), []string{"consultant", "feed-url", "--email", "owen.macleod@consult.example"}, envFrom(rekeyed), nil, &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if _, body := send(t, owen, "GET", s.URL+"/me", nil, nil); !strings.Contains(body, "can no longer be shown here") || portalFeedURL.MatchString(body) {
+		t.Fatal("a URL sealed under another key should be announced, not shown")
+	}
+	rekeyedURL, _ := url.Parse(strings.SplitN(out.String(), "\n", 2)[0])
+	if resp, _ := fetchFeed(t, s.URL+rekeyedURL.Path, nil); resp.StatusCode != http.StatusOK {
+		t.Fatalf("the feed issued under another key = %d", resp.StatusCode)
+	}
+
 	for args, want := range map[string]string{"--email nobody@consult.example": "No consultant", "": "usage"} {
 		err := run(context.Background(), append([]string{"consultant", "feed-url"}, strings.Fields(args)...), envFrom(s.env), nil, io.Discard, io.Discard)
 		if err == nil || !strings.Contains(err.Error(), want) {
