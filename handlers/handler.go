@@ -61,6 +61,7 @@ type Deps struct {
 	SessionTypes *services.SessionTypes
 	// PaymentsEnabled: paid session types are offered (Stripe is set up).
 	PaymentsEnabled bool
+	Feeds           *services.Feeds
 	// SessionStore keeps staff sessions where every instance sees them.
 	SessionStore scs.Store
 }
@@ -88,6 +89,7 @@ type Handler struct {
 	portal      *services.Portal
 	dashboard   *services.Dashboard
 	outbox      *services.Outbox
+	feeds       *services.Feeds
 	sessions    *scs.SessionManager
 
 	sessionTypes    *services.SessionTypes
@@ -97,7 +99,7 @@ type Handler struct {
 }
 
 // pageNames lists every page template a handler renders; all must exist at start.
-var pageNames = []string{"article", "assessment", "result", "booking", "confirm", "manage", "reschedule", "reschedule_confirm", "email_sent", "retry", "error", "login", "admin_dashboard", "admin_outbox", "admin_outbox_message", "admin_audit", "portal", "admin_leads", "admin_lead", "admin_session_types"}
+var pageNames = []string{"article", "assessment", "result", "booking", "confirm", "manage", "reschedule", "reschedule_confirm", "email_sent", "retry", "error", "login", "admin_dashboard", "admin_outbox", "admin_outbox_message", "admin_audit", "portal", "admin_leads", "admin_lead", "admin_session_types", "admin_feeds"}
 
 // New builds the whole HTTP stack: gin routes inside net/http's cross-origin
 // protection, which refuses state-changing requests from other sites.
@@ -111,6 +113,7 @@ func New(cfg Config, deps Deps) (http.Handler, error) {
 		limits: newLimiters(cfg.RateLimits), art: deps.Article, assessments: deps.Assessments,
 		leads: deps.Leads, funnel: deps.Funnel, bookings: deps.Bookings,
 		users: deps.Users, audit: deps.Audit, inbox: deps.Inbox, consultants: deps.Consultants, portal: deps.Portal, dashboard: deps.Dashboard, outbox: deps.Outbox,
+		feeds:    deps.Feeds,
 		sessions: newSessionManager(deps.SessionStore, cfg), sessionTypes: deps.SessionTypes, paymentsEnabled: deps.PaymentsEnabled,
 	}
 	faq, err := deps.Article.FAQJSONLD()

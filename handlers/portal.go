@@ -32,6 +32,9 @@ type portalPage struct {
 	TimeOffError  string
 	TimeOff       []portalTimeOff
 	TimeOffForm   timeOffForm
+
+	Feed       *feedView // nil until the consultant asks for one
+	FeedNotice string
 }
 
 // portalForms carry a refused post: what was typed, shown again as typed,
@@ -75,6 +78,10 @@ func (h *Handler) renderPortal(c *gin.Context, status int, forms portalForms) {
 	if forms.timeOff != nil {
 		page.TimeOffForm, page.TimeOffError = *forms.timeOff, forms.timeOff.Message
 	}
+	if page.Feed, page.FeedNotice, err = h.portalFeed(c, o.Loc); err != nil {
+		h.fail(c, err)
+		return
+	}
 	switch c.Query("done") {
 	case "hours":
 		page.HoursNotice = "Weekly hours saved. Here is what your next 7 days look like."
@@ -95,6 +102,7 @@ type portalBooking struct {
 	Company    string
 	Team       string
 	MeetingURL string
+	LeadURL    string // the lead's page, while the booking stands
 	Status     string
 	Past       bool
 	Now        bool
@@ -126,10 +134,19 @@ func portalBookings(list []services.Booking, o services.Overview) []portalBookin
 		out = append(out, portalBooking{
 			DateTime: start.Format(time.RFC3339), Date: portalDate(start, o.Now.In(o.Loc)), Clock: start.Format("15:04") + "–" + end.Format("15:04"),
 			Prospect: b.LeadName, Company: b.LeadCompany, Team: teamLabel(b.Team), MeetingURL: b.MeetingURL, Status: status,
-			Past: !b.End.After(o.Now), Now: !b.Start.After(o.Now) && b.End.After(o.Now), InTimeOff: inTimeOff[b.ID] && b.Live(),
+			Past: !b.End.After(o.Now), Now: !b.Start.After(o.Now) && b.End.After(o.Now), InTimeOff: inTimeOff[b.ID] && b.Live(), LeadURL: portalLeadURL(b),
 		})
 	}
 	return out
+}
+
+// portalLeadURL links a booking to its lead's page, which a consultant may
+// read while they meet the lead (not once the booking is called off).
+func portalLeadURL(b services.Booking) string {
+	if b.Status == services.StatusCancelled || b.Status == services.StatusExpired {
+		return ""
+	}
+	return "/admin/leads/" + b.LeadID
 }
 
 // portalDate names a date, with the year only when it is not this year's.

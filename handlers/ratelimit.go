@@ -108,12 +108,14 @@ type RateLimits struct {
 	Assessments Rate
 	Leads       Rate
 	Bookings    Rate
+	Feeds       Rate // calendar feed fetches
 }
 
 type limiters struct {
 	assessments *ipLimiter
 	leads       *ipLimiter
 	bookings    *ipLimiter
+	feeds       *ipLimiter
 }
 
 func newLimiters(cfg RateLimits) limiters {
@@ -121,6 +123,7 @@ func newLimiters(cfg RateLimits) limiters {
 		assessments: newIPLimiter(cfg.Assessments, cfg.Enabled),
 		leads:       newIPLimiter(cfg.Leads, cfg.Enabled),
 		bookings:    newIPLimiter(cfg.Bookings, cfg.Enabled),
+		feeds:       newIPLimiter(cfg.Feeds, cfg.Enabled),
 	}
 }
 

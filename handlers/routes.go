@@ -37,6 +37,10 @@ func (h *Handler) routes(r *gin.Engine) {
 	r.POST("/login", h.login)
 	r.POST("/logout", h.logout)
 
+	// Calendar apps fetch feeds without signing in: the URL is the secret.
+	feeds := r.Group("/feeds")
+	feeds.GET("/:file", h.calendarFeed)
+
 	api := r.Group("/api/v1", noStore)
 	api.GET("/assessment", h.apiAssessmentDefinition)
 	api.POST("/assessments", h.apiSubmitAssessment)
@@ -73,11 +77,14 @@ func (h *Handler) routes(r *gin.Engine) {
 	sales.GET("/outbox/:id/message.eml", h.adminOutboxRaw)
 	sales.POST("/outbox/:id/retry", h.adminOutboxRetry)
 	admins.GET("/audit", h.adminAudit)
+	admins.GET("/feeds", h.adminFeeds)
+	admins.POST("/feeds/:team/rotate", h.adminRotateTeamFeed)
 	portal := staff.Group("/me", h.allow(services.RoleConsultant))
 	portal.GET("", h.portalHome)
 	portal.POST("/hours", h.saveHours)
 	portal.POST("/timeoff", h.addTimeOff)
 	portal.POST("/timeoff/:id/delete", h.removeTimeOff)
+	portal.POST("/feed", h.rotateMyFeed)
 
 	r.NoRoute(h.notFound)
 	r.NoMethod(h.methodNotAllowed)

@@ -22,6 +22,9 @@ const mailLineEnd = "\r\n"
 // mailHeaderWidth is where header lines fold (RFC 5322 §2.1.1 asks for 78).
 const mailHeaderWidth = 78
 
+// Person is a name and an email address.
+type Person struct{ Name, Email string }
+
 // Email is one message, rendered to RFC 5322 bytes for the outbox.
 type Email struct {
 	From, To   Person

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"consultd/internal/ical"
 )
 
 // mimeNode is one parsed MIME entity: a leaf with a decoded body, or a
@@ -120,6 +122,23 @@ func emailTestMessage() Email {
 	}
 }
 
+// testInviteICS is an invite's .ics with the given method.
+func testInviteICS(t *testing.T, method string) []byte {
+	t.Helper()
+	start := time.Date(2026, 12, 1, 12, 30, 0, 0, time.UTC)
+	b, err := ical.RenderInvite(ical.Invite{
+		UID: "booking-42@consult.example.com", Method: method,
+		Start: start, End: start.Add(30 * time.Minute), Stamp: time.Date(2026, 11, 20, 8, 0, 0, 0, time.UTC),
+		Summary: "Django consultation with Stackpoint Consulting", Location: "https://meet.example.com/abc",
+		Organizer: ical.Person{Name: "Stackpoint Consulting", Email: "consult@example.com"},
+		Attendees: []ical.Person{{Name: "Ada Lovelace", Email: "ada@acme.example"}},
+	})
+	if err != nil {
+		t.Fatalf("RenderInvite: %v", err)
+	}
+	return b
+}
+
 func mustRenderEmail(t *testing.T, e Email) []byte {
 	t.Helper()
 	raw, err := RenderEmail(e)
@@ -131,7 +150,7 @@ func mustRenderEmail(t *testing.T, e Email) []byte {
 
 func TestRenderEmailWithCalendar(t *testing.T) {
 	e := emailTestMessage()
-	e.Calendar = mustRenderICS(t, icsTestEvent())
+	e.Calendar = testInviteICS(t, MethodRequest)
 	e.Method = MethodRequest
 	msg, root := mustParseMessage(t, mustRenderEmail(t, e))
 
@@ -172,9 +191,7 @@ func TestRenderEmailWithCalendar(t *testing.T) {
 
 func TestRenderEmailCancelMethod(t *testing.T) {
 	e := emailTestMessage()
-	ev := icsTestEvent()
-	ev.Method = MethodCancel
-	e.Calendar, e.Method = mustRenderICS(t, ev), MethodCancel
+	e.Calendar, e.Method = testInviteICS(t, MethodCancel), MethodCancel
 	_, root := mustParseMessage(t, mustRenderEmail(t, e))
 	if got := root.find(t, "text/calendar").params["method"]; got != "CANCEL" {
 		t.Fatalf("text/calendar method = %q, want CANCEL", got)
@@ -253,7 +270,7 @@ func TestRenderEmailLineBreaksCannotAddHeaders(t *testing.T) {
 
 func TestRenderEmailUsesCRLF(t *testing.T) {
 	e := emailTestMessage()
-	e.Calendar, e.Method = mustRenderICS(t, icsTestEvent()), MethodRequest
+	e.Calendar, e.Method = testInviteICS(t, MethodRequest), MethodRequest
 	raw := mustRenderEmail(t, e)
 	if n := bytes.Count(raw, []byte("\n")); n != bytes.Count(raw, []byte("\r\n")) || n == 0 {
 		t.Fatalf("%d LFs, %d of them in CRLF", n, bytes.Count(raw, []byte("\r\n")))

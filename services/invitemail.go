@@ -10,7 +10,14 @@ import (
 	texttemplate "text/template"
 	"time"
 
+	"consultd/internal/ical"
 	"consultd/templates"
+)
+
+// iTIP methods (RFC 5546) an invite carries.
+const (
+	MethodRequest = ical.MethodRequest
+	MethodCancel  = ical.MethodCancel
 )
 
 // InviteDetails is what an invite email needs to know about a booking.
@@ -99,7 +106,7 @@ func InviteICS(d InviteDetails) ([]byte, error) {
 	if err := d.check(); err != nil {
 		return nil, fmt.Errorf("invite ics: %w", err)
 	}
-	return RenderICS(d.event())
+	return ical.RenderInvite(d.event())
 }
 
 func (d InviteDetails) check() error {
@@ -131,16 +138,16 @@ func (d InviteDetails) email(to Person, loc *time.Location, kind, subject string
 	}, nil
 }
 
-func (d InviteDetails) event() CalendarEvent {
-	return CalendarEvent{
+func (d InviteDetails) event() ical.Invite {
+	return ical.Invite{
 		UID: d.UID, Sequence: d.Sequence, Method: d.Method,
 		Start: d.Start, End: d.End, Stamp: d.Stamp,
 		Summary:     d.summary(),
 		Description: d.description(),
 		Location:    d.MeetingURL,
 		URL:         d.ManageURL,
-		Organizer:   d.Organizer,
-		Attendees:   []Person{d.Prospect, d.Consultant},
+		Organizer:   ical.Person(d.Organizer),
+		Attendees:   []ical.Person{ical.Person(d.Prospect), ical.Person(d.Consultant)},
 	}
 }
 

@@ -11,8 +11,30 @@ import (
 	"testing"
 	"time"
 
-	"github.com/emersion/go-ical"
+	goical "github.com/emersion/go-ical"
 )
+
+func mustDecodeICS(t *testing.T, b []byte) (*goical.Calendar, goical.Event) {
+	t.Helper()
+	cal, err := goical.NewDecoder(bytes.NewReader(b)).Decode()
+	if err != nil {
+		t.Fatalf("decode: %v\n%s", err, b)
+	}
+	events := cal.Events()
+	if len(events) != 1 {
+		t.Fatalf("got %d VEVENTs, want 1", len(events))
+	}
+	return cal, events[0]
+}
+
+func icsPropText(t *testing.T, props goical.Props, name string) string {
+	t.Helper()
+	s, err := props.Text(name)
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	return s
+}
 
 func inviteTestDetails(t *testing.T) InviteDetails {
 	t.Helper()
@@ -78,10 +100,10 @@ func TestProspectInviteEmail(t *testing.T) {
 		t.Fatal("the email's .ics differs from InviteICS")
 	}
 	_, ev := mustDecodeICS(t, ics)
-	if got, want := icsPropText(t, ev.Props, ical.PropSummary), "Django consultation with Stackpoint Consulting"; got != want {
+	if got, want := icsPropText(t, ev.Props, goical.PropSummary), "Django consultation with Stackpoint Consulting"; got != want {
 		t.Fatalf("SUMMARY = %q, want %q", got, want)
 	}
-	assertContainsAll(t, "DESCRIPTION", icsPropText(t, ev.Props, ical.PropDescription), d.MeetingURL, d.ManageURL, "Acme")
+	assertContainsAll(t, "DESCRIPTION", icsPropText(t, ev.Props, goical.PropDescription), d.MeetingURL, d.ManageURL, "Acme")
 	if _, err := RenderEmail(e); err != nil {
 		t.Fatalf("RenderEmail: %v", err)
 	}
@@ -110,7 +132,7 @@ func TestProspectInviteEmailCancel(t *testing.T) {
 		t.Fatalf("Method = %q", e.Method)
 	}
 	_, ev := mustDecodeICS(t, e.Calendar)
-	if status, _ := ev.Status(); status != ical.EventCancelled {
+	if status, _ := ev.Status(); status != goical.EventCancelled {
 		t.Fatalf("STATUS = %q", status)
 	}
 }

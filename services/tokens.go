@@ -16,9 +16,20 @@ type TokenSealer struct {
 	aead cipher.AEAD
 }
 
-// NewTokenSealer derives the sealing key from the application secret.
+// NewTokenSealer derives the sealing key for manage tokens from the
+// application secret.
 func NewTokenSealer(secret string) (*TokenSealer, error) {
-	key := sha256.Sum256([]byte("consultd manage-token key\x00" + secret))
+	return newTokenSealer("consultd manage-token key", secret)
+}
+
+// NewFeedTokenSealer derives a key of its own for calendar feed tokens, so
+// a sealed token of one kind never opens as the other.
+func NewFeedTokenSealer(secret string) (*TokenSealer, error) {
+	return newTokenSealer("consultd feed-token key", secret)
+}
+
+func newTokenSealer(purpose, secret string) (*TokenSealer, error) {
+	key := sha256.Sum256([]byte(purpose + "\x00" + secret))
 	block, err := aes.NewCipher(key[:])
 	if err != nil {
 		return nil, fmt.Errorf("token cipher: %w", err)

@@ -144,6 +144,11 @@ func TestAppServesHealthAndHeaders(t *testing.T) {
 	if !strings.Contains(body, "<html") {
 		t.Error("home is not HTML")
 	}
+	// The access log line is written once the answer has gone out.
+	deadline := time.Now().Add(2 * time.Second)
+	for !strings.Contains(app.logs.String(), `"route":"/"`) && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
 	if !strings.Contains(app.logs.String(), `"route":"/"`) {
 		t.Errorf("no structured request log line for /:\n%s", app.logs.String())
 	}

@@ -124,6 +124,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 	cfg.RateLimits.Assessments = parseRate(env("RATE_LIMIT_ASSESSMENTS", "30/10m"), "RATE_LIMIT_ASSESSMENTS", &problems)
 	cfg.RateLimits.Leads = parseRate(env("RATE_LIMIT_LEADS", "10/10m"), "RATE_LIMIT_LEADS", &problems)
 	cfg.RateLimits.Bookings = parseRate(env("RATE_LIMIT_BOOKINGS", "20/10m"), "RATE_LIMIT_BOOKINGS", &problems)
+	cfg.RateLimits.Feeds = parseRate(env("RATE_LIMIT_FEEDS", "120/10m"), "RATE_LIMIT_FEEDS", &problems)
 	if cfg.SMTPURL != "" {
 		if u, err := url.Parse(cfg.SMTPURL); err != nil || (u.Scheme != "smtp" && u.Scheme != "smtps") || u.Host == "" {
 			problems = append(problems, fmt.Sprintf("SMTP_URL: use smtp://user:pass@host:587 or smtps://host:465 (got scheme %q)", schemeOf(cfg.SMTPURL)))

@@ -10,6 +10,8 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/jmoiron/sqlx"
+
 	"consultd/services"
 )
 
@@ -28,6 +30,7 @@ const consultantUsage = `usage: consultd consultant <command> [flags]
   hours    --email E [--hours SPEC ...]   show, or replace, weekly hours (consultant's local time)
   timeoff  --email E --from T --to T [--reason R] | --email E   add, or list, time off
            T is 2026-12-24, 2026-12-24T13:00 (consultant's local time) or RFC 3339
+  feed-url --email E   issue a new private calendar feed URL and print it; the old one stops at once
 `
 
 func consultantCommand(ctx context.Context, cfg config, args []string, stdout io.Writer) error {
@@ -49,6 +52,8 @@ func consultantCommand(ctx context.Context, cfg config, args []string, stdout io
 		return consultantHours(ctx, svc, args[1:], stdout)
 	case "timeoff":
 		return consultantTimeOff(ctx, svc, args[1:], stdout)
+	case "feed-url":
+		return consultantFeedURL(ctx, cfg, db, args[1:], stdout)
 	}
 	return fmt.Errorf("%w: unknown consultant command %q\n%s", errUsage, args[0], consultantUsage)
 }
@@ -169,6 +174,27 @@ func consultantTimeOff(ctx context.Context, svc *services.Consultants, args []st
 	for _, t := range list {
 		fmt.Fprintf(stdout, "  %s to %s  %s\n", t.Start.In(loc).Format("2006-01-02 15:04"), t.End.In(loc).Format("2006-01-02 15:04"), t.Reason)
 	}
+	return nil
+}
+
+// consultantFeedURL rotates a consultant's calendar feed token and prints
+// the new URL in both forms: anyone holding the old one loses access.
+func consultantFeedURL(ctx context.Context, cfg config, db *sqlx.DB, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("consultant feed-url", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	email := fs.String("email", "", "")
+	if err := fs.Parse(args); err != nil || *email == "" || fs.NArg() > 0 {
+		return fmt.Errorf("%w: consultd consultant feed-url --email E\n%s", errUsage, consultantUsage)
+	}
+	feeds, err := newFeeds(cfg, db)
+	if err != nil {
+		return err
+	}
+	link, err := feeds.RotateConsultant(ctx, *email)
+	if err != nil {
+		return describe(err)
+	}
+	fmt.Fprintf(stdout, "%s\n%s\n", link.URL, link.Webcal)
 	return nil
 }
 

@@ -35,7 +35,7 @@ commands:
   migrate up            apply pending database migrations
   migrate status        list migrations and whether each is applied
   seed-demo             load demo data (idempotent)
-  consultant add|list|hours|timeoff
+  consultant add|list|hours|timeoff|feed-url
                         manage consultants (consultd consultant for details)
   user add|list|disable manage staff accounts (consultd user for details)
   healthcheck           exit 0 when the local server answers /healthz (for containers)

@@ -124,6 +124,10 @@ func buildApp(cfg config, logger *slog.Logger, db *sqlx.DB) (*app, error) {
 		return nil, err
 	}
 	users := services.NewUsers(db, cfg.SecretKey, cfg.LoginLimits, time.Now)
+	feeds, err := newFeeds(cfg, db)
+	if err != nil {
+		return nil, err
+	}
 	handler, err := handlers.New(handlers.Config{
 		SiteName:           cfg.SiteName,
 		BaseURL:            cfg.BaseURL,
@@ -154,6 +158,7 @@ func buildApp(cfg config, logger *slog.Logger, db *sqlx.DB) (*app, error) {
 		Portal:          services.NewPortal(db, time.Now),
 		Dashboard:       services.NewDashboard(db, time.Now),
 		Outbox:          services.NewOutbox(db, time.Now, mailer.Wake),
+		Feeds:           feeds,
 		// Expired sessions are swept by the login-failure pruner's loop below.
 		SessionStore: postgresstore.NewWithCleanupInterval(db.DB, 0),
 	})
@@ -193,6 +198,17 @@ func newBookings(cfg config, db *sqlx.DB, funnel *services.Funnel, mailQueued fu
 		SecretKey: cfg.StripeSecretKey, WebhookSecret: cfg.StripeWebhookKey, APIURL: cfg.StripeAPIURL, RefundFullBefore: cfg.RefundFullBefore,
 	})
 	return b, nil
+}
+
+// newFeeds publishes the calendar feeds, their tokens sealed under SECRET_KEY.
+func newFeeds(cfg config, db *sqlx.DB) (*services.Feeds, error) {
+	sealer, err := services.NewFeedTokenSealer(cfg.SecretKey)
+	if err != nil {
+		return nil, err
+	}
+	return services.NewFeeds(db, sealer, services.FeedsConfig{
+		BaseURL: cfg.BaseURL, SiteName: cfg.SiteName, HorizonDays: cfg.BookingHorizonDays,
+	}, time.Now), nil
 }
 
 // newMailer delivers over SMTP_URL, or keeps mail as .eml files in MAIL_DIR.
