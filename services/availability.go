@@ -23,12 +23,17 @@ type Availability struct {
 	db    *sqlx.DB
 	rules BookingRules
 	now   func() time.Time
+	cache *slotCache // nil: every request computes
 }
 
 // NewAvailability returns the availability service.
 func NewAvailability(db *sqlx.DB, rules BookingRules, now func() time.Time) *Availability {
 	return &Availability{db: db, rules: rules, now: now}
 }
+
+// EnableCache lets slot requests reuse what was computed for the same
+// schedule version.
+func (a *Availability) EnableCache() { a.cache = &slotCache{entries: map[slotKey][]time.Time{}} }
 
 // Rules returns the booking rules in force.
 func (a *Availability) Rules() BookingRules { return a.rules }
@@ -53,9 +58,47 @@ type SlotQuery struct {
 // Slots returns the starts at which at least one active consultant of the
 // team serving the region is free, in order, expressed in q.Loc.
 func (a *Availability) Slots(ctx context.Context, q SlotQuery) ([]Slot, error) {
-	from, to := a.window(q)
+	from, to := a.dayWindow(q)
+	starts, err := a.startsIn(ctx, q, from, to)
+	if err != nil {
+		return nil, err
+	}
+	earliest, latest := a.bounds()
+	slots := make([]Slot, 0, len(starts))
+	for _, t := range starts {
+		if t.Before(earliest) || t.Add(SlotLength).After(latest) {
+			continue
+		}
+		slots = append(slots, Slot{Start: t.In(q.Loc), End: t.Add(SlotLength).In(q.Loc)})
+	}
+	return slots, nil
+}
+
+// startsIn lists free starts in [from, to), ignoring notice and horizon
+// (they move with the clock; the cache must not). Queries without a
+// booking to exclude share the cache.
+func (a *Availability) startsIn(ctx context.Context, q SlotQuery, from, to time.Time) ([]time.Time, error) {
+	earliest, latest := a.bounds()
+	if from.Before(earliest.Add(-24 * time.Hour)) {
+		from = earliest.Add(-24 * time.Hour).Truncate(time.Hour)
+	}
+	if to.After(latest.Add(24 * time.Hour)) {
+		to = latest.Add(24 * time.Hour).Truncate(time.Hour)
+	}
 	if !from.Before(to) {
-		return []Slot{}, nil
+		return nil, nil
+	}
+	cacheable := q.exclude == "" && a.cache != nil
+	var version int64
+	key := slotKey{team: q.Team, region: q.Region, from: from.Unix(), to: to.Unix()}
+	if cacheable {
+		var err error
+		if version, err = a.scheduleVersion(ctx); err != nil {
+			return nil, err
+		}
+		if starts, ok := a.cache.get(version, key); ok {
+			return starts, nil
+		}
 	}
 	schedules, err := a.schedules(ctx, q.Team, q.Region, from, to, q.exclude)
 	if err != nil {
@@ -72,26 +115,17 @@ func (a *Availability) Slots(ctx context.Context, q SlotQuery) ([]Slot, error) {
 		}
 	}
 	sort.Slice(starts, func(i, j int) bool { return starts[i].Before(starts[j]) })
-	slots := make([]Slot, 0, len(starts))
-	for _, t := range starts {
-		slots = append(slots, Slot{Start: t.In(q.Loc), End: t.Add(SlotLength).In(q.Loc)})
+	if cacheable {
+		a.cache.put(version, key, starts)
 	}
-	return slots, nil
+	return starts, nil
 }
 
-// window is the query's days in the prospect's zone, cut to notice and horizon.
-func (a *Availability) window(q SlotQuery) (time.Time, time.Time) {
+// dayWindow is the query's days in the prospect's zone.
+func (a *Availability) dayWindow(q SlotQuery) (time.Time, time.Time) {
 	local := q.From.In(q.Loc)
-	from := time.Date(local.Year(), local.Month(), local.Day(), 0, 0, 0, 0, q.Loc)
-	to := time.Date(local.Year(), local.Month(), local.Day()+q.Days, 0, 0, 0, 0, q.Loc)
-	earliest, latest := a.bounds()
-	if from.Before(earliest) {
-		from = earliest
-	}
-	if to.After(latest) {
-		to = latest
-	}
-	return from, to
+	return time.Date(local.Year(), local.Month(), local.Day(), 0, 0, 0, 0, q.Loc),
+		time.Date(local.Year(), local.Month(), local.Day()+q.Days, 0, 0, 0, 0, q.Loc)
 }
 
 // bounds are the earliest and latest instants a meeting may occupy.

@@ -3,6 +3,7 @@ package services_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -62,5 +63,69 @@ func BenchmarkSlots(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// Cached slots follow every committed change, by any writer, and only
+// committed ones; pruning the change log keeps the version.
+func TestSlotCacheFollowsEveryCommittedChange(t *testing.T) {
+	f := newBookingFixture(t, 0)
+	avail := services.NewAvailability(f.db, services.BookingRules{MinNotice: 4 * time.Hour, HorizonDays: 30}, f.clock.Now)
+	avail.EnableCache()
+	ana := f.mustConsultant(t, "ana@consult.example.com", "django", "America/Toronto", "mon-fri 09:00-12:00")
+	ctx := context.Background()
+	q := services.SlotQuery{Team: "django", Region: "canada", From: f.at(8, 0, 0), Days: 1, Loc: f.toronto}
+	starts := func() string {
+		t.Helper()
+		slots, err := avail.Slots(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, s := range slots {
+			out = append(out, s.Start.Format("15:04"))
+		}
+		return strings.Join(out, " ")
+	}
+	if got := starts(); got != "09:00 09:30 10:00 10:30 11:00 11:30" {
+		t.Fatalf("slots = %s", got)
+	}
+	// Another instance books 10:00 straight in the database.
+	lead := f.mustLead(t, "pat@acme.example.com", "django")
+	f.db.MustExec(`
+		INSERT INTO bookings (lead_id, inquiry_id, team, region, consultant_id, status, starts_at, ends_at, blocked, timezone, uid, manage_token_hash, manage_token_sealed)
+		VALUES ($1, $2, 'django', 'canada', $3, 'confirmed', $4, $5, tstzrange($4, $5), 'America/Toronto', 'x@y', '\x01', '\x00')`,
+		lead.LeadID, lead.ID, ana.ID, f.at(8, 10, 0), f.at(8, 10, 30))
+	if got := starts(); got != "09:00 09:30 10:30 11:00 11:30" {
+		t.Fatalf("after another writer's booking: %s", got)
+	}
+	// An uncommitted change shows nowhere; its commit shows at once.
+	tx := f.db.MustBegin()
+	tx.MustExec(`INSERT INTO consultant_time_off (consultant_id, period) VALUES ($1, tstzrange($2, $3))`, ana.ID, f.at(8, 11, 0), f.at(8, 12, 0))
+	if got := starts(); got != "09:00 09:30 10:30 11:00 11:30" {
+		t.Fatalf("during an uncommitted change: %s", got)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if got := starts(); got != "09:00 09:30 10:30" {
+		t.Fatalf("after the commit: %s", got)
+	}
+	f.db.MustExec(`UPDATE consultant_hours SET end_minute = 600 WHERE consultant_id = $1`, ana.ID)
+	if got := starts(); got != "09:00 09:30" {
+		t.Fatalf("after hours changed: %s", got)
+	}
+	var before, after int64
+	version := `SELECT (SELECT pruned FROM schedule_versions) + (SELECT count(*) FROM schedule_changes)`
+	f.db.Get(&before, version)
+	f.db.MustExec(`UPDATE schedule_changes SET at = now() - interval '1 hour'`)
+	if err := avail.PruneScheduleChanges(ctx); err != nil {
+		t.Fatal(err)
+	}
+	f.db.Get(&after, version)
+	var left int
+	f.db.Get(&left, `SELECT count(*) FROM schedule_changes`)
+	if before != after || left != 0 || before == 0 {
+		t.Fatalf("version %d before pruning, %d after, %d rows left", before, after, left)
 	}
 }

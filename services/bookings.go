@@ -90,6 +90,9 @@ func (b Booking) Live() bool {
 	return b.Status == StatusHeld || b.Status == StatusPendingPayment || b.Status == StatusConfirmed
 }
 
+// Availability is the slot computation bookings use.
+func (b *Bookings) Availability() *Availability { return b.avail }
+
 // EnablePayments lets bookings take paid session types through Stripe.
 func (b *Bookings) EnablePayments(cfg PaymentsConfig) {
 	if cfg.SecretKey == "" {

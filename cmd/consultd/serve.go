@@ -185,6 +185,7 @@ func newBookings(cfg config, db *sqlx.DB, funnel *services.Funnel, mailQueued fu
 	avail := services.NewAvailability(db, services.BookingRules{
 		Buffer: cfg.BookingBuffer, MinNotice: cfg.BookingMinNotice, HorizonDays: cfg.BookingHorizonDays,
 	}, time.Now)
+	avail.EnableCache()
 	b := services.NewBookings(db, avail, funnel, sealer, services.BookingsConfig{
 		BaseURL:    cfg.BaseURL.String(),
 		UIDDomain:  cfg.BaseURL.Hostname(),
@@ -237,6 +238,9 @@ func (a *app) startWorkers(ctx context.Context, logger *slog.Logger) <-chan stru
 		func() { a.mailer.Run(ctx, 5*time.Second) },
 		func() {
 			a.bookings.RunReminders(ctx, time.Minute, func(err error) { logger.Warn("queueing reminders failed", "error", err) })
+		},
+		func() {
+			a.bookings.Availability().RunHousekeeping(ctx, time.Minute, func(err error) { logger.Warn("schedule housekeeping failed", "error", err) })
 		},
 		func() {
 			a.bookings.RunPayments(ctx, time.Minute, func(err error) { logger.Warn("payment sweep failed", "error", err) })

@@ -1,0 +1,88 @@
+package services
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+)
+
+// slotCache keeps computed slot starts per team, region and day window, for
+// one schedule version. A request asks PostgreSQL for the version (one
+// small query) and reuses what was computed for it; any committed change
+// to bookings, hours, time off, busy blocks or consultants, by any writer
+// in any instance, makes a new version.
+type slotCache struct {
+	mu      sync.Mutex
+	version int64
+	entries map[slotKey][]time.Time
+}
+
+type slotKey struct {
+	team, region string
+	from, to     int64 // the window's bounds, Unix seconds
+}
+
+// maxSlotEntries bounds the cache; past it, it starts again.
+const maxSlotEntries = 4096
+
+func (c *slotCache) get(version int64, k slotKey) ([]time.Time, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.version != version {
+		return nil, false
+	}
+	starts, ok := c.entries[k]
+	return starts, ok
+}
+
+func (c *slotCache) put(version int64, k slotKey, starts []time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if version < c.version {
+		return // computed from an older version than what is cached
+	}
+	if version > c.version || len(c.entries) >= maxSlotEntries {
+		c.version, c.entries = version, map[slotKey][]time.Time{}
+	}
+	c.entries[k] = starts
+}
+
+// scheduleVersion counts the schedule changes ever committed.
+func (a *Availability) scheduleVersion(ctx context.Context) (int64, error) {
+	var v int64
+	err := a.db.GetContext(ctx, &v, `SELECT (SELECT pruned FROM schedule_versions) + (SELECT count(*) FROM schedule_changes)`)
+	if err != nil {
+		return 0, fmt.Errorf("schedule version: %w", err)
+	}
+	return v, nil
+}
+
+// PruneScheduleChanges folds rows older than a minute into the pruned
+// count, in one transaction, so the version neither drops nor repeats and
+// the table stays small enough to count at once.
+func (a *Availability) PruneScheduleChanges(ctx context.Context) error {
+	_, err := a.db.ExecContext(ctx, `
+		WITH gone AS (DELETE FROM schedule_changes WHERE at < now() - interval '1 minute' RETURNING 1)
+		UPDATE schedule_versions SET pruned = pruned + (SELECT count(*) FROM gone)`)
+	if err != nil {
+		return fmt.Errorf("prune schedule changes: %w", err)
+	}
+	return nil
+}
+
+// RunHousekeeping prunes schedule changes every interval until ctx ends.
+func (a *Availability) RunHousekeeping(ctx context.Context, every time.Duration, onError func(error)) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := a.PruneScheduleChanges(ctx); err != nil && ctx.Err() == nil {
+				onError(err)
+			}
+		}
+	}
+}
