@@ -7,8 +7,10 @@ import (
 	"encoding/hex"
 	"fmt"
 	"html/template"
+	"log/slog"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -52,6 +54,46 @@ func (h *Handler) article(c *gin.Context) {
 	page.serve(c)
 }
 
+// articleFastPath answers the plain landing page, the site's busiest
+// request, before gin: the bytes are ready, so what remains is what every
+// response gets (security headers, request id, metrics, access log) done
+// directly. Any other request, and the embed variant, goes to next.
+func (h *Handler) articleFastPath(next http.Handler) http.Handler {
+	csp := contentSecurityPolicy("", "'none'")
+	https := h.cfg.BaseURL.Scheme == "https"
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/" || (r.Method != http.MethodGet && r.Method != http.MethodHead) ||
+			strings.Contains(r.URL.RawQuery, "embed") || !h.hosts.allows(r.Host) {
+			next.ServeHTTP(w, r)
+			return
+		}
+		start := time.Now()
+		c := &gin.Context{Request: r, Writer: nil}
+		page, err := h.cachedArticle(c)
+		if err != nil {
+			next.ServeHTTP(w, r)
+			return
+		}
+		header := w.Header()
+		id := r.Header.Get("X-Request-ID")
+		if !requestIDPattern.MatchString(id) {
+			id = randomHex(16)
+		}
+		header.Set("X-Request-ID", id)
+		setSecurityHeaders(header, https, csp)
+		rememberAttributionHTTP(w, r, https)
+		if r.Method == http.MethodGet {
+			h.funnel.Count(services.StageArticleViewed)
+		}
+		status := page.write(w, r)
+		h.metrics.observe(r.Method, "/", status, time.Since(start))
+		if h.log.Enabled(r.Context(), slog.LevelInfo) {
+			h.log.LogAttrs(r.Context(), slog.LevelInfo, "request", slog.String("request_id", id), slog.String("method", r.Method),
+				slog.String("route", "/"), slog.Int("status", status), slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000))
+		}
+	})
+}
+
 // cachedPage is a page rendered once: its bytes, gzipped bytes and ETag.
 type cachedPage struct {
 	plain, gzipped []byte
@@ -76,33 +118,31 @@ func newCachedPage(plain []byte) (*cachedPage, error) {
 
 // serve answers 304 to a client that has the bytes, and the gzipped bytes
 // to one that takes them.
-func (p *cachedPage) serve(c *gin.Context) {
-	h := c.Writer.Header()
+func (p *cachedPage) serve(c *gin.Context) { p.write(c.Writer, c.Request) }
+
+// write sends the page and returns the status it sent.
+func (p *cachedPage) write(w http.ResponseWriter, r *http.Request) int {
+	h := w.Header()
 	h.Set("Vary", "Accept-Encoding")
 	h.Set("Cache-Control", "public, no-cache")
-	if strings.Contains(c.GetHeader("Accept-Encoding"), "gzip") {
-		h.Set("ETag", p.etag[:len(p.etag)-1]+`-gz"`)
-		if notModified(c, h.Get("ETag")) {
-			return
-		}
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	body, etag := p.plain, p.etag
+	if strings.Contains(r.Header.Get("Accept-Encoding"), "gzip") {
+		body, etag = p.gzipped, p.etag[:len(p.etag)-1]+`-gz"`
 		h.Set("Content-Encoding", "gzip")
-		c.Data(http.StatusOK, "text/html; charset=utf-8", p.gzipped)
-		return
 	}
-	h.Set("ETag", p.etag)
-	if notModified(c, p.etag) {
-		return
+	h.Set("ETag", etag)
+	if inm := r.Header.Get("If-None-Match"); inm != "" && strings.Contains(inm, etag) {
+		h.Del("Content-Encoding")
+		w.WriteHeader(http.StatusNotModified)
+		return http.StatusNotModified
 	}
-	c.Data(http.StatusOK, "text/html; charset=utf-8", p.plain)
-}
-
-func notModified(c *gin.Context, etag string) bool {
-	inm := c.GetHeader("If-None-Match")
-	if inm == "" || !strings.Contains(inm, etag) {
-		return false
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(http.StatusOK)
+	if r.Method != http.MethodHead {
+		w.Write(body)
 	}
-	c.Status(http.StatusNotModified)
-	return true
+	return http.StatusOK
 }
 
 // cachedArticle renders the article for the variant (embed or not, and the
@@ -162,11 +202,18 @@ func landingAttribution(c *gin.Context) services.Attribution {
 // rememberAttribution sets the first-touch cookie on a landing with
 // attribution, unless the visitor already has one.
 func rememberAttribution(c *gin.Context, secure bool) {
-	attr := landingAttribution(c)
+	rememberAttributionHTTP(c.Writer, c.Request, secure)
+}
+
+func rememberAttributionHTTP(w http.ResponseWriter, r *http.Request, secure bool) {
+	if r.URL.RawQuery == "" && r.Referer() == "" {
+		return // the common case, with nothing to remember
+	}
+	attr := landingAttribution(&gin.Context{Request: r})
 	if len(attr.UTM) == 0 && attr.Referrer == "" {
 		return
 	}
-	if _, err := c.Cookie(attributionCookie); err == nil {
+	if _, err := r.Cookie(attributionCookie); err == nil {
 		return
 	}
 	v := url.Values{}
@@ -176,7 +223,7 @@ func rememberAttribution(c *gin.Context, secure bool) {
 	if attr.Referrer != "" {
 		v.Set("referrer", truncateText(attr.Referrer, 500))
 	}
-	http.SetCookie(c.Writer, &http.Cookie{Name: attributionCookie, Value: v.Encode(), Path: "/", MaxAge: 30 * 24 * 3600,
+	http.SetCookie(w, &http.Cookie{Name: attributionCookie, Value: v.Encode(), Path: "/", MaxAge: 30 * 24 * 3600,
 		HttpOnly: true, Secure: secure, SameSite: http.SameSiteLaxMode})
 }
 

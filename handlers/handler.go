@@ -96,6 +96,8 @@ type Handler struct {
 	paymentsEnabled bool
 
 	articleCache sync.Map // variant → *cachedPage
+	metrics      *httpMetrics
+	hosts        hostSet
 }
 
 // pageNames lists every page template a handler renders; all must exist at start.
@@ -129,6 +131,7 @@ func New(cfg Config, deps Deps) (http.Handler, error) {
 		return nil, err
 	}
 
+	h.metrics, h.hosts = newHTTPMetrics(deps.Registry), newHostSet(cfg.AllowedHosts)
 	gin.SetMode(gin.ReleaseMode)
 	engine := gin.New()
 	if err := engine.SetTrustedProxies(cfg.TrustedProxies); err != nil {
@@ -139,7 +142,7 @@ func New(cfg Config, deps Deps) (http.Handler, error) {
 	engine.Use(
 		requestID(),
 		accessLog(h.log),
-		newHTTPMetrics(deps.Registry).middleware(),
+		h.metrics.middleware(),
 		gin.CustomRecovery(h.recovered),
 		hostAllowlist(cfg.AllowedHosts),
 		securityHeaders(cfg.BaseURL.Scheme == "https"),
@@ -154,7 +157,7 @@ func New(cfg Config, deps Deps) (http.Handler, error) {
 	if err != nil {
 		return nil, fmt.Errorf("gzip: %w", err)
 	}
-	return compress(headAsGet(cop.Handler(withStaffSessions(engine, h.sessions)))), nil
+	return h.articleFastPath(compress(headAsGet(cop.Handler(withStaffSessions(engine, h.sessions))))), nil
 }
 
 // withStaffSessions loads and saves sessions on the staff paths only.

@@ -94,45 +94,28 @@ func (m *httpMetrics) middleware() gin.HandlerFunc {
 	return func(c *gin.Context) {
 		start := time.Now()
 		c.Next()
-		route := routeLabel(c)
-		method := methodLabel(c.Request.Method)
-		m.requests.WithLabelValues(method, route, strconv.Itoa(c.Writer.Status())).Inc()
-		m.duration.WithLabelValues(method, route).Observe(time.Since(start).Seconds())
+		m.observe(c.Request.Method, routeLabel(c), c.Writer.Status(), time.Since(start))
 	}
+}
+
+func (m *httpMetrics) observe(method, route string, status int, took time.Duration) {
+	method = methodLabel(method)
+	m.requests.WithLabelValues(method, route, strconv.Itoa(status)).Inc()
+	m.duration.WithLabelValues(method, route).Observe(took.Seconds())
 }
 
 // hostAllowlist answers 400 to a Host header that is not ours, which stops
 // cache poisoning and links built from a forged host. Probes and scrapers
 // reach the instance by IP, so the operational endpoints are exempt.
 func hostAllowlist(allowed []string) gin.HandlerFunc {
-	exact := map[string]bool{}
-	anyPort := map[string]bool{}
-	wildcard := false
-	for _, h := range allowed {
-		h = strings.ToLower(h)
-		if h == "*" {
-			wildcard = true
-		} else if _, _, err := net.SplitHostPort(h); err == nil {
-			exact[h] = true
-		} else {
-			anyPort[h] = true
-		}
-	}
+	hosts := newHostSet(allowed)
 	return func(c *gin.Context) {
 		switch c.Request.URL.Path {
 		case "/healthz", "/readyz", "/metrics":
 			c.Next()
 			return
 		}
-		host := strings.ToLower(c.Request.Host)
-		name := host
-		if h, _, err := net.SplitHostPort(host); err == nil {
-			name = h
-			if strings.Contains(h, ":") {
-				name = "[" + h + "]"
-			}
-		}
-		if wildcard || exact[host] || anyPort[name] {
+		if hosts.allows(c.Request.Host) {
 			c.Next()
 			return
 		}
@@ -142,24 +125,65 @@ func hostAllowlist(allowed []string) gin.HandlerFunc {
 	}
 }
 
+// hostSet is the Host allowlist: exact host:port values, hosts on any
+// port, or everything.
+type hostSet struct {
+	exact, anyPort map[string]bool
+	wildcard       bool
+}
+
+func newHostSet(allowed []string) hostSet {
+	s := hostSet{exact: map[string]bool{}, anyPort: map[string]bool{}}
+	for _, h := range allowed {
+		h = strings.ToLower(h)
+		if h == "*" {
+			s.wildcard = true
+		} else if _, _, err := net.SplitHostPort(h); err == nil {
+			s.exact[h] = true
+		} else {
+			s.anyPort[h] = true
+		}
+	}
+	return s
+}
+
+func (s hostSet) allows(hostHeader string) bool {
+	if s.wildcard {
+		return true
+	}
+	host := strings.ToLower(hostHeader)
+	name := host
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		name = h
+		if strings.Contains(h, ":") {
+			name = "[" + h + "]"
+		}
+	}
+	return s.exact[host] || s.anyPort[name]
+}
+
 // securityHeaders sets the headers every response carries. The CSP allows
 // only our own scripts plus inline ones carrying this request's nonce.
 func securityHeaders(https bool) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		nonce := randomNonce()
 		c.Set(ctxNonce, nonce)
-		h := c.Writer.Header()
-		h.Set("Content-Security-Policy", contentSecurityPolicy(nonce, "'none'"))
-		h.Set("X-Frame-Options", "DENY")
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("Referrer-Policy", "strict-origin-when-cross-origin")
-		h.Set("Cross-Origin-Opener-Policy", "same-origin")
-		h.Set("Cross-Origin-Resource-Policy", "same-origin")
-		h.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()")
-		if https {
-			h.Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
-		}
+		setSecurityHeaders(c.Writer.Header(), https, contentSecurityPolicy(nonce, "'none'"))
 		c.Next()
+	}
+}
+
+// setSecurityHeaders sets the headers every response carries, with csp.
+func setSecurityHeaders(h http.Header, https bool, csp string) {
+	h.Set("Content-Security-Policy", csp)
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "strict-origin-when-cross-origin")
+	h.Set("Cross-Origin-Opener-Policy", "same-origin")
+	h.Set("Cross-Origin-Resource-Policy", "same-origin")
+	h.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()")
+	if https {
+		h.Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
 	}
 }
 

@@ -49,6 +49,7 @@ type config struct {
 	SessionLifetime    time.Duration
 	LoginLimits        services.LoginLimits
 	RefundFullBefore   time.Duration
+	PprofAddr          string
 }
 
 // loadConfig reads the environment and reports every problem at once, each
@@ -76,6 +77,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 		EmbedOrigins:     splitList(getenv("EMBED_ORIGINS")),
 		LogLevel:         env("LOG_LEVEL", "info"),
 		MetricsToken:     env("METRICS_TOKEN", ""),
+		PprofAddr:        env("PPROF_ADDR", ""),
 	}
 
 	switch cfg.AppEnv {
@@ -142,6 +144,11 @@ func loadConfig(getenv func(string) string) (config, error) {
 	if cfg.StripeAPIURL != "" {
 		if u, err := url.Parse(cfg.StripeAPIURL); err != nil || u.Host == "" {
 			problems = append(problems, "STRIPE_API_URL: use an absolute URL such as http://127.0.0.1:12111")
+		}
+	}
+	if cfg.PprofAddr != "" {
+		if host, _, err := net.SplitHostPort(cfg.PprofAddr); err != nil || (host != "127.0.0.1" && host != "localhost" && host != "::1") {
+			problems = append(problems, fmt.Sprintf("PPROF_ADDR=%q: use a loopback address such as 127.0.0.1:6060; profiles must not be public", cfg.PprofAddr))
 		}
 	}
 	switch cfg.LogLevel {

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"sync"
 	"time"
 
@@ -45,6 +46,9 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, onListen func(n
 		stopWorkers()
 		<-workersDone
 	}()
+	if cfg.PprofAddr != "" {
+		go servePprof(cfg.PprofAddr, logger)
+	}
 	srv := &http.Server{
 		Addr:              cfg.Addr,
 		Handler:           app.handler,
@@ -262,6 +266,20 @@ func (a *app) startWorkers(ctx context.Context, logger *slog.Logger) <-chan stru
 		close(done)
 	}()
 	return done
+}
+
+// servePprof exposes Go's profiles on a loopback address, for measuring
+// under load; it is off unless PPROF_ADDR is set.
+func servePprof(addr string, logger *slog.Logger) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	srv := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	if err := srv.ListenAndServe(); err != nil {
+		logger.Warn("pprof server stopped", "error", err)
+	}
 }
 
 func migrateUp(ctx context.Context, db *sqlx.DB, logger *slog.Logger) error {
