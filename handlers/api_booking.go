@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"encoding/json"
 	"errors"
 	"net/http"
 	"time"
@@ -23,8 +24,10 @@ func apiSlots(slots []services.Slot, loc *time.Location) []apiSlot {
 	return out
 }
 
+// apiSlots answers open slots. The same slots give the same bytes, so the
+// encoded (and gzipped) answer is kept by the set's key.
 func (h *Handler) apiSlots(c *gin.Context) {
-	slots, loc, err := h.bookings.OpenSlots(c.Request.Context(), services.SlotRequest{
+	set, err := h.bookings.OpenSlotSet(c.Request.Context(), services.SlotRequest{
 		InquiryID: c.Query("lead_id"), Team: c.Query("team"), Region: c.Query("region"),
 		Timezone: c.Query("tz"), From: c.Query("from"), Days: c.Query("days"),
 	})
@@ -33,7 +36,21 @@ func (h *Handler) apiSlots(c *gin.Context) {
 		return
 	}
 	c.Header("Cache-Control", "no-store")
-	c.JSON(http.StatusOK, gin.H{"timezone": loc.String(), "slots": apiSlots(slots, loc)})
+	page, ok := h.slotAnswers.get(set.Key)
+	if !ok {
+		body, err := json.Marshal(gin.H{"timezone": set.Loc.String(), "slots": apiSlots(set.Slots(), set.Loc)})
+		if err != nil {
+			h.fail(c, err)
+			return
+		}
+		if page, err = newCachedPage(body); err != nil {
+			h.fail(c, err)
+			return
+		}
+		h.slotAnswers.put(set.Key, page)
+	}
+	c.Header("Content-Type", "application/json; charset=utf-8")
+	page.write(c.Writer, c.Request)
 }
 
 type apiBookingRequest struct {

@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -124,8 +125,12 @@ func (p *cachedPage) serve(c *gin.Context) { p.write(c.Writer, c.Request) }
 func (p *cachedPage) write(w http.ResponseWriter, r *http.Request) int {
 	h := w.Header()
 	h.Set("Vary", "Accept-Encoding")
-	h.Set("Cache-Control", "public, no-cache")
-	h.Set("Content-Type", "text/html; charset=utf-8")
+	if h.Get("Cache-Control") == "" {
+		h.Set("Cache-Control", "public, no-cache")
+	}
+	if h.Get("Content-Type") == "" {
+		h.Set("Content-Type", "text/html; charset=utf-8")
+	}
 	body, etag := p.plain, p.etag
 	if strings.Contains(r.Header.Get("Accept-Encoding"), "gzip") {
 		body, etag = p.gzipped, p.etag[:len(p.etag)-1]+`-gz"`
@@ -277,4 +282,35 @@ func (h *Handler) sitemap(c *gin.Context) {
   <url><loc>`+template.HTMLEscapeString(base+"/assessment")+`</loc><lastmod>`+lastmod+`</lastmod><priority>0.8</priority></url>
 </urlset>
 `))
+}
+
+// answerCache keeps encoded answers by a key naming their exact content;
+// "" is never kept. Past its size it starts again.
+type answerCache struct {
+	mu      sync.Mutex
+	entries map[string]*cachedPage
+}
+
+const maxCachedAnswers = 512
+
+func (a *answerCache) get(key string) (*cachedPage, bool) {
+	if key == "" {
+		return nil, false
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	p, ok := a.entries[key]
+	return p, ok
+}
+
+func (a *answerCache) put(key string, p *cachedPage) {
+	if key == "" {
+		return
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.entries == nil || len(a.entries) >= maxCachedAnswers {
+		a.entries = map[string]*cachedPage{}
+	}
+	a.entries[key] = p
 }

@@ -98,6 +98,7 @@ type Handler struct {
 	articleCache sync.Map // variant → *cachedPage
 	metrics      *httpMetrics
 	hosts        hostSet
+	slotAnswers  answerCache
 }
 
 // pageNames lists every page template a handler renders; all must exist at start.

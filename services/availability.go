@@ -58,26 +58,55 @@ type SlotQuery struct {
 // Slots returns the starts at which at least one active consultant of the
 // team serving the region is free, in order, expressed in q.Loc.
 func (a *Availability) Slots(ctx context.Context, q SlotQuery) ([]Slot, error) {
-	from, to := a.dayWindow(q)
-	starts, err := a.startsIn(ctx, q, from, to)
+	set, err := a.slotSet(ctx, q)
 	if err != nil {
 		return nil, err
 	}
-	earliest, latest := a.bounds()
-	slots := make([]Slot, 0, len(starts))
-	for _, t := range starts {
-		if t.Before(earliest) || t.Add(SlotLength).After(latest) {
-			continue
-		}
-		slots = append(slots, Slot{Start: t.In(q.Loc), End: t.Add(SlotLength).In(q.Loc)})
-	}
-	return slots, nil
+	return set.Slots(), nil
 }
 
-// startsIn lists free starts in [from, to), ignoring notice and horizon
-// (they move with the clock; the cache must not). Queries without a
+// SlotSet is an answer to a slot query, kept as instants until asked for.
+// Key names its exact content when it came through the cache: the same key
+// is the same slots, so what was made from them can be reused.
+type SlotSet struct {
+	Key    string
+	Loc    *time.Location
+	starts []time.Time
+}
+
+// Slots lists the set in its zone.
+func (s SlotSet) Slots() []Slot {
+	out := make([]Slot, 0, len(s.starts))
+	for _, t := range s.starts {
+		out = append(out, Slot{Start: t.In(s.Loc), End: t.Add(SlotLength).In(s.Loc)})
+	}
+	return out
+}
+
+func (a *Availability) slotSet(ctx context.Context, q SlotQuery) (SlotSet, error) {
+	from, to := a.dayWindow(q)
+	starts, version, err := a.startsIn(ctx, q, from, to)
+	if err != nil {
+		return SlotSet{}, err
+	}
+	earliest, latest := a.bounds()
+	lo := sort.Search(len(starts), func(i int) bool { return !starts[i].Before(earliest) })
+	hi := sort.Search(len(starts), func(i int) bool { return starts[i].Add(SlotLength).After(latest) })
+	if hi < lo {
+		hi = lo
+	}
+	set := SlotSet{Loc: q.Loc, starts: starts[lo:hi]}
+	if version > 0 {
+		set.Key = fmt.Sprintf("%d/%s/%s/%d/%d/%d/%d/%s", version, q.Team, q.Region, from.Unix(), to.Unix(), lo, hi, q.Loc)
+	}
+	return set, nil
+}
+
+// startsIn lists free starts in [from, to), sorted, ignoring notice and
+// horizon (they move with the clock; the cache must not), and the schedule
+// version they were computed for (0 outside the cache). Queries without a
 // booking to exclude share the cache.
-func (a *Availability) startsIn(ctx context.Context, q SlotQuery, from, to time.Time) ([]time.Time, error) {
+func (a *Availability) startsIn(ctx context.Context, q SlotQuery, from, to time.Time) ([]time.Time, int64, error) {
 	earliest, latest := a.bounds()
 	if from.Before(earliest.Add(-24 * time.Hour)) {
 		from = earliest.Add(-24 * time.Hour).Truncate(time.Hour)
@@ -86,7 +115,7 @@ func (a *Availability) startsIn(ctx context.Context, q SlotQuery, from, to time.
 		to = latest.Add(24 * time.Hour).Truncate(time.Hour)
 	}
 	if !from.Before(to) {
-		return nil, nil
+		return nil, 0, nil
 	}
 	cacheable := q.exclude == "" && a.cache != nil
 	var version int64
@@ -94,15 +123,15 @@ func (a *Availability) startsIn(ctx context.Context, q SlotQuery, from, to time.
 	if cacheable {
 		var err error
 		if version, err = a.scheduleVersion(ctx); err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 		if starts, ok := a.cache.get(version, key); ok {
-			return starts, nil
+			return starts, version, nil
 		}
 	}
 	schedules, err := a.schedules(ctx, q.Team, q.Region, from, to, q.exclude)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	seen := map[int64]bool{}
 	var starts []time.Time
@@ -118,7 +147,7 @@ func (a *Availability) startsIn(ctx context.Context, q SlotQuery, from, to time.
 	if cacheable {
 		a.cache.put(version, key, starts)
 	}
-	return starts, nil
+	return starts, version, nil
 }
 
 // dayWindow is the query's days in the prospect's zone.

@@ -21,10 +21,20 @@ type SlotRequest struct {
 
 // OpenSlots validates the request and returns the open slots in its zone.
 func (b *Bookings) OpenSlots(ctx context.Context, r SlotRequest) ([]Slot, *time.Location, error) {
+	set, err := b.OpenSlotSet(ctx, r)
+	if err != nil {
+		return nil, nil, err
+	}
+	return set.Slots(), set.Loc, nil
+}
+
+// OpenSlotSet is OpenSlots keeping the answer's cache key, for callers
+// that reuse what they make of the same slots.
+func (b *Bookings) OpenSlotSet(ctx context.Context, r SlotRequest) (SlotSet, error) {
 	if r.InquiryID != "" {
 		inq, err := getInquiry(ctx, b.db, r.InquiryID)
 		if err != nil {
-			return nil, nil, err
+			return SlotSet{}, err
 		}
 		r.Team, r.Region = inq.Team, inq.Region
 		if r.Timezone == "" {
@@ -49,15 +59,14 @@ func (b *Bookings) OpenSlots(ctx context.Context, r SlotRequest) ([]Slot, *time.
 		fields["days"] = "Ask for 1 to 31 days."
 	}
 	if len(fields) > 0 {
-		return nil, nil, Invalid(fields)
+		return SlotSet{}, Invalid(fields)
 	}
 	loc, _ := time.LoadLocation(r.Timezone)
 	from, msg := b.slotsFrom(r.From, loc)
 	if msg != "" {
-		return nil, nil, Invalid(map[string]string{"from": msg})
+		return SlotSet{}, Invalid(map[string]string{"from": msg})
 	}
-	slots, err := b.avail.Slots(ctx, SlotQuery{Team: r.Team, Region: r.Region, From: from, Days: days, Loc: loc, exclude: r.Exclude})
-	return slots, loc, err
+	return b.avail.slotSet(ctx, SlotQuery{Team: r.Team, Region: r.Region, From: from, Days: days, Loc: loc, exclude: r.Exclude})
 }
 
 // slotDays reads how many days are asked for; left out, it is a week.
