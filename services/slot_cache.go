@@ -13,9 +13,10 @@ import (
 // to bookings, hours, time off, busy blocks or consultants, by any writer
 // in any instance, makes a new version.
 type slotCache struct {
-	mu      sync.Mutex
-	version int64
-	entries map[slotKey][]time.Time
+	mu       sync.Mutex
+	version  int64
+	entries  map[slotKey][]time.Time
+	versions versionReader
 }
 
 type slotKey struct {
@@ -48,14 +49,71 @@ func (c *slotCache) put(version int64, k slotKey, starts []time.Time) {
 	c.entries[k] = starts
 }
 
-// scheduleVersion counts the schedule changes ever committed.
+// scheduleVersion counts the schedule changes ever committed, as read by a
+// query that began after the call: concurrent callers share one.
 func (a *Availability) scheduleVersion(ctx context.Context) (int64, error) {
-	var v int64
-	err := a.db.GetContext(ctx, &v, `SELECT (SELECT pruned FROM schedule_versions) + (SELECT count(*) FROM schedule_changes)`)
-	if err != nil {
-		return 0, fmt.Errorf("schedule version: %w", err)
+	return a.cache.versions.read(ctx, func(ctx context.Context) (int64, error) {
+		var v int64
+		err := a.db.GetContext(ctx, &v, `SELECT (SELECT pruned FROM schedule_versions) + (SELECT count(*) FROM schedule_changes)`)
+		if err != nil {
+			return 0, fmt.Errorf("schedule version: %w", err)
+		}
+		return v, nil
+	})
+}
+
+// versionReader batches reads of the schedule version the way databases
+// batch commits: one query runs at a time; whoever arrives meanwhile waits
+// for the next one, which starts after they arrived. Every caller so gets
+// a version read after its request began (so it sees every change
+// committed before), and a burst of callers costs two queries, not one
+// each.
+type versionReader struct {
+	mu      sync.Mutex
+	running bool
+	next    *versionRead
+}
+
+type versionRead struct {
+	done chan struct{}
+	v    int64
+	err  error
+}
+
+func (r *versionReader) read(ctx context.Context, query func(context.Context) (int64, error)) (int64, error) {
+	r.mu.Lock()
+	if r.next == nil {
+		r.next = &versionRead{done: make(chan struct{})}
 	}
-	return v, nil
+	mine := r.next
+	if !r.running {
+		r.running, r.next = true, nil
+		go r.run(mine, query)
+	}
+	r.mu.Unlock()
+	select {
+	case <-mine.done:
+		return mine.v, mine.err
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	}
+}
+
+func (r *versionReader) run(batch *versionRead, query func(context.Context) (int64, error)) {
+	for batch != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		batch.v, batch.err = query(ctx)
+		cancel()
+		close(batch.done)
+		r.mu.Lock()
+		batch, r.next = r.next, nil
+		if batch == nil {
+			r.running = false
+		} else {
+			r.running = true
+		}
+		r.mu.Unlock()
+	}
 }
 
 // PruneScheduleChanges folds rows older than a minute into the pruned
