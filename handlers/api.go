@@ -138,7 +138,7 @@ func (h *Handler) apiSubmitAssessment(c *gin.Context) {
 	// A client that never reported the start still started; counting it
 	// here keeps completed from outgrowing started.
 	if !req.StartedReported {
-		h.assessments.CountStarted()
+		h.countStarted(c)
 	}
 	resp := apiAssessmentResponse{
 		ID: a.ID, Version: a.Version, Team: a.Result.Team, Confidence: a.Result.Confidence,
@@ -151,6 +151,14 @@ func (h *Handler) apiSubmitAssessment(c *gin.Context) {
 	c.JSON(http.StatusCreated, resp)
 }
 
+// countStarted records a start; a failure to count never fails the
+// prospect's request.
+func (h *Handler) countStarted(c *gin.Context) {
+	if err := h.assessments.CountStarted(c.Request.Context()); err != nil {
+		h.log.Warn("counting a start failed", "request_id", c.GetString(ctxRequestID), "error", err)
+	}
+}
+
 // apiAssessmentStarted is the page script's signal that a visitor answered
 // the first question.
 func (h *Handler) apiAssessmentStarted(c *gin.Context) {
@@ -158,7 +166,7 @@ func (h *Handler) apiAssessmentStarted(c *gin.Context) {
 		h.tooManyRequests(c)
 		return
 	}
-	h.assessments.CountStarted()
+	h.countStarted(c)
 	c.Status(http.StatusNoContent)
 }
 

@@ -94,7 +94,7 @@ func (h *Handler) submitAssessment(c *gin.Context) {
 	// Without JavaScript the start is only known once, at the first
 	// complete submission; the page script reports it on the first answer.
 	if c.PostForm("js_started") != "1" {
-		h.assessments.CountStarted()
+		h.countStarted(c)
 	}
 	c.Redirect(http.StatusSeeOther, withEmbed(c, "/assessment/"+a.ID))
 }

@@ -83,16 +83,21 @@ func (s *Assessments) Submit(ctx context.Context, in NewAssessment) (Assessment,
 	reasons, _ := json.Marshal(res.Reasons)
 	utm, _ := json.Marshal(attr.UTM)
 	a := Assessment{Version: s.def.Version, Answers: in.Answers, Result: res}
-	err = s.db.QueryRowxContext(ctx, `
-		INSERT INTO assessments (version, answers, team, confidence, score_django, score_nodejs, reasons, utm, referrer)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-		RETURNING id, created_at`,
-		a.Version, answers, res.Team, res.Confidence, res.Scores.Django, res.Scores.NodeJS, reasons, utm, attr.Referrer,
-	).Scan(&a.ID, &a.CreatedAt)
+	err = inTx(ctx, s.db, func(tx *sqlx.Tx) error {
+		err := tx.QueryRowxContext(ctx, `
+			INSERT INTO assessments (version, answers, team, confidence, score_django, score_nodejs, reasons, utm, referrer)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+			RETURNING id, created_at`,
+			a.Version, answers, res.Team, res.Confidence, res.Scores.Django, res.Scores.NodeJS, reasons, utm, attr.Referrer,
+		).Scan(&a.ID, &a.CreatedAt)
+		if err != nil {
+			return fmt.Errorf("insert assessment: %w", err)
+		}
+		return s.funnel.Record(ctx, tx, StageAssessmentCompleted)
+	})
 	if err != nil {
-		return Assessment{}, fmt.Errorf("insert assessment: %w", err)
+		return Assessment{}, err
 	}
-	s.funnel.Count(StageAssessmentCompleted)
 	return a, nil
 }
 
@@ -142,7 +147,9 @@ func (s *Assessments) Get(ctx context.Context, id string) (Assessment, error) {
 }
 
 // CountStarted records that a prospect began the assessment.
-func (s *Assessments) CountStarted() { s.funnel.Count(StageAssessmentStarted) }
+func (s *Assessments) CountStarted(ctx context.Context) error {
+	return s.funnel.Record(ctx, s.db, StageAssessmentStarted)
+}
 
 var uuidPattern = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
 

@@ -182,7 +182,6 @@ func (b *Bookings) confirmPayment(ctx context.Context, tx *sqlx.Tx, bk Booking, 
 	if err := b.confirmBooked(ctx, tx, confirmed, token, nil); err != nil {
 		return false, false, err
 	}
-	b.funnel.Count(StageBooked)
 	return false, true, nil
 }
 

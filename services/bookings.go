@@ -247,7 +247,6 @@ func (b *Bookings) Book(ctx context.Context, in NewBooking) (Booking, string, er
 		booking, err = b.openCheckout(ctx, booking, token, kind)
 		return booking, token, err
 	}
-	b.funnel.Count(StageBooked)
 	b.mailQueued()
 	booking.ProspectMailCapped = capped
 	return booking, token, nil
@@ -257,6 +256,9 @@ func (b *Bookings) Book(ctx context.Context, in NewBooking) (Booking, string, er
 // and both people invited.
 func (b *Bookings) confirmBooked(ctx context.Context, tx *sqlx.Tx, booking Booking, token string, capped *bool) error {
 	if err := markLeadBooked(ctx, tx, booking); err != nil {
+		return err
+	}
+	if err := b.funnel.Record(ctx, tx, StageBooked); err != nil {
 		return err
 	}
 	c, err := b.enqueueBooked(ctx, tx, booking, token)

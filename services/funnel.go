@@ -43,7 +43,24 @@ func NewFunnel(db *sqlx.DB, now func() time.Time, onCount func(stage string)) *F
 	return &Funnel{db: db, now: now, pending: map[funnelKey]int64{}, onCount: onCount}
 }
 
-// Count records one prospect reaching stage.
+// Record adds one prospect reaching stage in the caller's transaction, so
+// the count exists exactly when the change it counts does, and no crash
+// can lose it.
+func (f *Funnel) Record(ctx context.Context, q sqlx.ExecerContext, stage string) error {
+	_, err := q.ExecContext(ctx, `
+		INSERT INTO funnel_counts (day, stage, count) VALUES ($1, $2, 1)
+		ON CONFLICT (day, stage) DO UPDATE SET count = funnel_counts.count + 1`, f.now().UTC().Format(time.DateOnly), stage)
+	if err != nil {
+		return fmt.Errorf("count %s: %w", stage, err)
+	}
+	if f.onCount != nil {
+		f.onCount(stage)
+	}
+	return nil
+}
+
+// Count records one page view in memory; views are added to the database
+// in batches (Run), since a write per view would cost more than the view.
 func (f *Funnel) Count(stage string) {
 	key := funnelKey{day: f.now().UTC().Format(time.DateOnly), stage: stage}
 	f.mu.Lock()

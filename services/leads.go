@@ -168,6 +168,9 @@ func (s *Leads) Capture(ctx context.Context, in NewLead) (Inquiry, error) {
 		if err := recordCapture(ctx, tx, in, inq, created); err != nil {
 			return err
 		}
+		if err := s.funnel.Record(ctx, tx, StageLeadCreated); err != nil {
+			return err
+		}
 		if created {
 			return nil
 		}
@@ -181,7 +184,6 @@ func (s *Leads) Capture(ctx context.Context, in NewLead) (Inquiry, error) {
 	if err != nil {
 		return Inquiry{}, err
 	}
-	s.funnel.Count(StageLeadCreated)
 	if mailed {
 		s.bookings.mailQueued()
 		return getInquiry(ctx, s.db, inq.ID)

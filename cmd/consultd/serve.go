@@ -237,7 +237,7 @@ func (a *app) startWorkers(ctx context.Context, logger *slog.Logger) <-chan stru
 	var wg sync.WaitGroup
 	loops := []func(){
 		func() {
-			a.funnel.Run(ctx, 10*time.Second, func(err error) { logger.Warn("funnel flush failed", "error", err) })
+			a.funnel.Run(ctx, time.Second, func(err error) { logger.Warn("funnel flush failed", "error", err) })
 		},
 		func() { a.mailer.Run(ctx, 5*time.Second) },
 		func() {
