@@ -62,6 +62,8 @@ type Deps struct {
 	// PaymentsEnabled: paid session types are offered (Stripe is set up).
 	PaymentsEnabled bool
 	Feeds           *services.Feeds
+	// RateLimits is the shared store of the per-network limits.
+	RateLimits *services.RateLimits
 	// SessionStore keeps staff sessions where every instance sees them.
 	SessionStore scs.Store
 }
@@ -113,7 +115,7 @@ func New(cfg Config, deps Deps) (http.Handler, error) {
 	}
 	h := &Handler{
 		cfg: cfg, log: deps.Logger, assets: assets, health: deps.Health, reg: deps.Registry,
-		limits: newLimiters(cfg.RateLimits), art: deps.Article, assessments: deps.Assessments,
+		limits: newLimiters(cfg.RateLimits, deps.RateLimits), art: deps.Article, assessments: deps.Assessments,
 		leads: deps.Leads, funnel: deps.Funnel, bookings: deps.Bookings,
 		users: deps.Users, audit: deps.Audit, inbox: deps.Inbox, consultants: deps.Consultants, portal: deps.Portal, dashboard: deps.Dashboard, outbox: deps.Outbox,
 		feeds:    deps.Feeds,

@@ -6,11 +6,11 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
-	"golang.org/x/time/rate"
+
+	"consultd/services"
 )
 
 const rateLimitMessage = "Too many attempts from your network. Please wait a few minutes and try again; what you typed is kept below."
@@ -38,34 +38,32 @@ func ParseRate(s string) (Rate, error) {
 	return Rate{Count: count, Per: d}, nil
 }
 
-// ipLimiter keeps one token bucket per client IP. Buckets idle longer than
-// their refill time are dropped, so memory follows active clients only.
+// ipLimiter limits one kind of request per client network, counting in
+// the shared store so every instance sees the same buckets.
 type ipLimiter struct {
+	name    string
 	enabled bool
 	rate    Rate
-	mu      sync.Mutex
-	buckets map[string]*bucket
-	calls   int
+	store   *services.RateLimits
 }
 
-type bucket struct {
-	limiter *rate.Limiter
-	seen    time.Time
+func newIPLimiter(name string, r Rate, enabled bool, store *services.RateLimits) *ipLimiter {
+	return &ipLimiter{name: name, enabled: enabled, rate: r, store: store}
 }
 
-func newIPLimiter(r Rate, enabled bool) *ipLimiter {
-	return &ipLimiter{enabled: enabled, rate: r, buckets: map[string]*bucket{}}
-}
-
+// allow spends one request of the client's allowance; over it, it sets
+// Retry-After. When the store cannot be reached the request goes ahead:
+// it needs the database anyway and will fail there politely.
 func (l *ipLimiter) allow(c *gin.Context) bool {
 	if !l.enabled {
 		return true
 	}
-	ok := l.allowKey(clientKey(c.ClientIP()), time.Now())
-	if !ok {
-		c.Header("Retry-After", strconv.Itoa(int(l.rate.Per.Seconds()/float64(l.rate.Count))+1))
+	ok, wait, err := l.store.Take(c.Request.Context(), l.name+":"+clientKey(c.ClientIP()), l.rate.Count, l.rate.Per)
+	if err != nil || ok {
+		return true
 	}
-	return ok
+	c.Header("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
+	return false
 }
 
 // clientKey groups IPv6 clients by their /64, the block one subscriber
@@ -80,26 +78,6 @@ func clientKey(ip string) string {
 		return ip
 	}
 	return prefix.String()
-}
-
-func (l *ipLimiter) allowKey(key string, now time.Time) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.calls++
-	if l.calls%1000 == 0 {
-		for k, b := range l.buckets {
-			if now.Sub(b.seen) > l.rate.Per {
-				delete(l.buckets, k)
-			}
-		}
-	}
-	b, ok := l.buckets[key]
-	if !ok {
-		b = &bucket{limiter: rate.NewLimiter(rate.Every(l.rate.Per/time.Duration(l.rate.Count)), l.rate.Count)}
-		l.buckets[key] = b
-	}
-	b.seen = now
-	return b.limiter.AllowN(now, 1)
 }
 
 // RateLimits are the per-IP limits on submissions.
@@ -118,12 +96,12 @@ type limiters struct {
 	feeds       *ipLimiter
 }
 
-func newLimiters(cfg RateLimits) limiters {
+func newLimiters(cfg RateLimits, store *services.RateLimits) limiters {
 	return limiters{
-		assessments: newIPLimiter(cfg.Assessments, cfg.Enabled),
-		leads:       newIPLimiter(cfg.Leads, cfg.Enabled),
-		bookings:    newIPLimiter(cfg.Bookings, cfg.Enabled),
-		feeds:       newIPLimiter(cfg.Feeds, cfg.Enabled),
+		assessments: newIPLimiter("assessments", cfg.Assessments, cfg.Enabled, store),
+		leads:       newIPLimiter("leads", cfg.Leads, cfg.Enabled, store),
+		bookings:    newIPLimiter("bookings", cfg.Bookings, cfg.Enabled, store),
+		feeds:       newIPLimiter("feeds", cfg.Feeds, cfg.Enabled, store),
 	}
 }
 

@@ -20,25 +20,6 @@ func TestClientKeyGroupsIPv6By64(t *testing.T) {
 	}
 }
 
-func TestIPLimiterBucket(t *testing.T) {
-	l := newIPLimiter(Rate{Count: 3, Per: time.Minute}, true)
-	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	for i := 0; i < 3; i++ {
-		if !l.allowKey("a", now) {
-			t.Fatalf("request %d refused within the burst", i+1)
-		}
-	}
-	if l.allowKey("a", now) {
-		t.Fatal("fourth request allowed")
-	}
-	if !l.allowKey("b", now) {
-		t.Fatal("another client was limited")
-	}
-	if !l.allowKey("a", now.Add(21*time.Second)) {
-		t.Fatal("no token back after a third of the period")
-	}
-}
-
 func TestParseRate(t *testing.T) {
 	for _, bad := range []string{"", "10", "x/10m", "0/10m", "10/soon", "10/1ns", "5/-1m"} {
 		if _, err := ParseRate(bad); err == nil {

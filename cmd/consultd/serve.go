@@ -96,6 +96,8 @@ type app struct {
 	mailer   *services.Mailer
 	bookings *services.Bookings
 	users    *services.Users
+
+	rateLimits *services.RateLimits
 }
 
 // buildApp wires services into the HTTP layer.
@@ -128,6 +130,7 @@ func buildApp(cfg config, logger *slog.Logger, db *sqlx.DB) (*app, error) {
 		return nil, err
 	}
 	users := services.NewUsers(db, cfg.SecretKey, cfg.LoginLimits, time.Now)
+	rateLimits := services.NewRateLimits(db, time.Now)
 	feeds, err := newFeeds(cfg, db)
 	if err != nil {
 		return nil, err
@@ -163,13 +166,14 @@ func buildApp(cfg config, logger *slog.Logger, db *sqlx.DB) (*app, error) {
 		Dashboard:       services.NewDashboard(db, time.Now),
 		Outbox:          services.NewOutbox(db, time.Now, mailer.Wake),
 		Feeds:           feeds,
+		RateLimits:      rateLimits,
 		// Expired sessions are swept by the login-failure pruner's loop below.
 		SessionStore: postgresstore.NewWithCleanupInterval(db.DB, 0),
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &app{handler: handler, funnel: funnel, mailer: mailer, bookings: bookings, users: users}, nil
+	return &app{handler: handler, funnel: funnel, mailer: mailer, bookings: bookings, users: users, rateLimits: rateLimits}, nil
 }
 
 // loadAssessmentDefinition reads the embedded questionnaire.
@@ -245,6 +249,9 @@ func (a *app) startWorkers(ctx context.Context, logger *slog.Logger) <-chan stru
 		},
 		func() {
 			a.bookings.Availability().RunHousekeeping(ctx, time.Minute, func(err error) { logger.Warn("schedule housekeeping failed", "error", err) })
+		},
+		func() {
+			a.rateLimits.RunHousekeeping(ctx, 10*time.Minute, func(err error) { logger.Warn("rate limit housekeeping failed", "error", err) })
 		},
 		func() {
 			a.bookings.RunPayments(ctx, time.Minute, func(err error) { logger.Warn("payment sweep failed", "error", err) })
