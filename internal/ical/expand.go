@@ -158,10 +158,18 @@ func (x *expander) skip() { x.skipped++ }
 func (x *expander) noteProblems() {
 	x.problems = x.problems[:0]
 	if x.skipped > 0 {
-		x.problems = append(x.problems, busyPlural(x.skipped, "event", "events")+" could not be read and were left out")
+		verb := " could not be read and were left out"
+		if x.skipped == 1 {
+			verb = " could not be read and was left out"
+		}
+		x.problems = append(x.problems, busyPlural(x.skipped, "event", "events")+verb)
 	}
 	if n := len(x.zones.unknown); n > 0 {
-		x.problems = append(x.problems, busyPlural(n, "time zone", "time zones")+" not recognised; read in your own zone")
+		verb := " not recognised, its times read in your own zone"
+		if n > 1 {
+			verb = " not recognised, their times read in your own zone"
+		}
+		x.problems = append(x.problems, busyPlural(n, "time zone", "time zones")+verb)
 	}
 }
 

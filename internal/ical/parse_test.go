@@ -196,7 +196,7 @@ func TestUnreadableEventsAreCountedNotFatal(t *testing.T) {
 		busyEventText("UID:4", "DTSTART:20260303T120000Z", "DTEND:20260303T130000Z", "RRULE:FREQ=WEEKLY;RSCALE=HEBREW"),
 	), time.UTC)
 	assertBusy(t, got, "03-02 12:00/03-02 13:00") // the unknown zone, read as UTC here
-	if got.Skipped != 3 || strings.Join(got.Problems, "; ") != "3 events could not be read and were left out; 1 time zone not recognised; read in your own zone" {
+	if got.Skipped != 3 || strings.Join(got.Problems, "; ") != "3 events could not be read and were left out; 1 time zone not recognised, its times read in your own zone" {
 		t.Fatalf("skipped %d, problems %q", got.Skipped, got.Problems)
 	}
 }
