@@ -1,0 +1,490 @@
+package services_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"consultd/internal/ical"
+	"consultd/services"
+)
+
+// busyFeed is a calendar server the tests steer: what each path serves,
+// how slowly, and which requests reached it.
+type busyFeed struct {
+	*httptest.Server
+	mu         sync.Mutex
+	bodies     map[string]string
+	status     int           // answered instead of the calendar when set
+	delay      time.Duration // before answering
+	hits       map[string]int
+	validators []string // If-None-Match of every request
+}
+
+func newBusyFeed(t *testing.T) *busyFeed {
+	t.Helper()
+	f := &busyFeed{bodies: map[string]string{}, hits: map[string]int{}}
+	f.Server = httptest.NewServer(http.HandlerFunc(f.serve))
+	t.Cleanup(f.Close)
+	return f
+}
+
+func (f *busyFeed) serve(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	f.hits[r.URL.Path]++
+	f.validators = append(f.validators, r.Header.Get("If-None-Match"))
+	body, ok := f.bodies[r.URL.Path]
+	status, delay := f.status, f.delay
+	f.mu.Unlock()
+	if delay > 0 {
+		select {
+		case <-time.After(delay):
+		case <-r.Context().Done():
+			return
+		}
+	}
+	etag := `"` + strings.TrimPrefix(r.URL.Path, "/") + "-" + string(rune('a'+len(body)%26)) + `"`
+	switch {
+	case status != 0:
+		w.WriteHeader(status)
+	case !ok:
+		http.NotFound(w, r)
+	case r.Header.Get("If-None-Match") == etag:
+		w.WriteHeader(http.StatusNotModified)
+	default:
+		w.Header().Set("ETag", etag)
+		w.Header().Set("Content-Type", "text/calendar; charset=utf-8")
+		w.Write([]byte(body))
+	}
+}
+
+func (f *busyFeed) set(path, ics string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.bodies[path] = ics
+}
+
+func (f *busyFeed) behave(status int, delay time.Duration) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.status, f.delay = status, delay
+}
+
+func (f *busyFeed) seen(path string) (int, []string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.hits[path], append([]string(nil), f.validators...)
+}
+
+type busyFixture struct {
+	portalFixture
+	busy *services.BusyCalendars
+	feed *busyFeed
+}
+
+func newBusyFixture(t *testing.T, refreshGap time.Duration) busyFixture {
+	t.Helper()
+	f := busyFixture{portalFixture: newPortalFixture(t), feed: newBusyFeed(t)}
+	f.busy = f.newService(t, refreshGap)
+	return f
+}
+
+// newService is one instance's busy calendar service over the shared database.
+func (f busyFixture) newService(t *testing.T, refreshGap time.Duration) *services.BusyCalendars {
+	t.Helper()
+	busy, err := services.NewBusyCalendars(f.db, services.BusyConfig{
+		Every: 10 * time.Minute, HorizonDays: 30, SecretKey: "test-secret", RefreshGap: refreshGap,
+		Fetch: ical.FetchConfig{AllowPrivate: true, Timeout: 500 * time.Millisecond, MaxBytes: 64 << 10},
+	}, f.clock.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return busy
+}
+
+// busyICS is a calendar of events, each given as its property lines.
+func busyICS(events ...[]string) string {
+	var b strings.Builder
+	b.WriteString("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\n")
+	for _, ev := range events {
+		b.WriteString("BEGIN:VEVENT\r\nSUMMARY:Dentist (private)\r\n" + strings.Join(ev, "\r\n") + "\r\nEND:VEVENT\r\n")
+	}
+	b.WriteString("END:VCALENDAR\r\n")
+	return b.String()
+}
+
+// tuesdayTen is Ana's Tuesday 8 December, 10:00-11:00 in Toronto.
+var tuesdayTen = []string{"UID:t10@example.com", "DTSTART;TZID=America/Toronto:20261208T100000", "DTEND;TZID=America/Toronto:20261208T110000"}
+
+// anasMorning lists Tuesday 8 December's Django slots before noon in
+// Toronto: Ana's alone, since Ben's day starts at 13:00 there.
+func (f busyFixture) anasMorning(t *testing.T) string {
+	t.Helper()
+	slots, _, err := f.bookings.OpenSlots(context.Background(), services.SlotRequest{Team: "django", Region: "canada", Timezone: "America/Toronto", From: "2026-12-08", Days: "1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, s := range slots {
+		if s.Start.Hour() < 12 {
+			out = append(out, s.Start.Format("15:04"))
+		}
+	}
+	return strings.Join(out, " ")
+}
+
+func (f busyFixture) blockRows(t *testing.T) []string {
+	t.Helper()
+	var rows []string
+	if err := f.db.Select(&rows, `SELECT lower(period)::text || ' ' || id FROM consultant_busy ORDER BY lower(period)`); err != nil {
+		t.Fatal(err)
+	}
+	return rows
+}
+
+func TestBusyCalendarBlocksSlots(t *testing.T) {
+	f := newBusyFixture(t, 0)
+	f.feed.set("/ana.ics", busyICS(tuesdayTen))
+	if got, want := f.anasMorning(t), "09:00 09:30 10:00 10:30 11:00 11:30"; got != want {
+		t.Fatalf("slots before = %q", got)
+	}
+	cal, err := f.busy.Save(as(f.ana), f.feed.URL+"/ana.ics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cal.LastOutcome != "updated" || cal.BlockCount != 1 || cal.Failures != 0 || cal.URLHint != f.feed.URL+"/…/ana.ics" {
+		t.Fatalf("after saving: %+v", cal)
+	}
+	if got, want := f.anasMorning(t), "09:00 09:30 11:00 11:30"; got != want {
+		t.Fatalf("slots with the busy calendar = %q, want %q", got, want)
+	}
+	var stored struct {
+		Source string `db:"source"`
+		Sealed []byte `db:"url_sealed"`
+	}
+	f.db.Get(&stored, `SELECT b.source, c.url_sealed FROM consultant_busy b JOIN busy_calendars c ON c.id = b.calendar_id`)
+	if stored.Source != "ics" || strings.Contains(string(stored.Sealed), "ana.ics") {
+		t.Fatalf("stored source %q; the address is stored in the clear: %v", stored.Source, strings.Contains(string(stored.Sealed), "ana.ics"))
+	}
+	saved := auditRows(t, f.db, "busy_calendar_saved")
+	if len(saved) != 1 || saved[0]["actor"] != "ana@consult.example.com" || saved[0]["host"] == "" || strings.Contains(saved[0]["host"], "ana.ics") {
+		t.Fatalf("audit rows: %v", saved)
+	}
+
+	// Removing it frees the time at once.
+	if err := f.busy.Remove(as(f.ana)); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := f.anasMorning(t), "09:00 09:30 10:00 10:30 11:00 11:30"; got != want {
+		t.Fatalf("slots after removing = %q", got)
+	}
+	if _, err := f.busy.Mine(as(f.ana)); !errors.Is(err, services.ErrNotFound) {
+		t.Fatalf("Mine after removing: %v", err)
+	}
+	if n := len(auditRows(t, f.db, "busy_calendar_removed")); n != 1 {
+		t.Fatalf("%d removal audit rows", n)
+	}
+}
+
+func TestBusyCalendarConditionalFetchKeepsBlocks(t *testing.T) {
+	f := newBusyFixture(t, 0)
+	f.feed.set("/ana.ics", busyICS(tuesdayTen))
+	if _, err := f.busy.Save(as(f.ana), f.feed.URL+"/ana.ics"); err != nil {
+		t.Fatal(err)
+	}
+	before := f.blockRows(t)
+	f.clock.Set(fixtureNow.Add(13 * time.Minute)) // past the jittered 10 minutes
+	if n, err := f.busy.FetchDue(context.Background()); n != 1 || err != nil {
+		t.Fatalf("FetchDue = %d, %v", n, err)
+	}
+	hits, validators := f.feed.seen("/ana.ics")
+	if hits != 2 || validators[1] == "" {
+		t.Fatalf("%d requests, validators %q: the second should be conditional", hits, validators)
+	}
+	cal, _ := f.busy.Mine(as(f.ana))
+	if cal.LastOutcome != "unchanged" || !cal.LastSuccessAt.Equal(f.clock.Now()) {
+		t.Fatalf("after a 304: %+v", cal)
+	}
+	if after := f.blockRows(t); strings.Join(after, ",") != strings.Join(before, ",") {
+		t.Fatalf("a 304 replaced the blocks: %v, then %v", before, after)
+	}
+	// After six hours the window has moved on: the calendar is read in full again.
+	f.clock.Set(fixtureNow.Add(7 * time.Hour))
+	f.busy.FetchDue(context.Background())
+	if _, validators := f.feed.seen("/ana.ics"); validators[2] != "" {
+		t.Fatalf("a download after 7 hours sent %q", validators[2])
+	}
+}
+
+func TestBusyCalendarFailuresKeepTheLastGoodBlocks(t *testing.T) {
+	f := newBusyFixture(t, 0)
+	f.feed.set("/ana.ics", busyICS(tuesdayTen))
+	if _, err := f.busy.Save(as(f.ana), f.feed.URL+"/ana.ics"); err != nil {
+		t.Fatal(err)
+	}
+	f.feed.behave(0, 2*time.Second) // longer than the 500ms limit
+	f.clock.Set(fixtureNow.Add(3 * time.Hour))
+	if _, err := f.busy.Refresh(as(f.ana)); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := f.anasMorning(t), "09:00 09:30 11:00 11:30"; got != want {
+		t.Fatalf("slots after a timeout = %q, want the old blocks kept", got)
+	}
+	cal, _ := f.busy.Mine(as(f.ana))
+	st := cal.Status(f.clock.Now(), f.busy.Every())
+	if st.Health != services.BusyFailing || st.Summary != "Last updated 3 hours ago; the last attempt failed: timed out after 500ms." ||
+		st.Effect != "The 1 busy time read then still block slots." {
+		t.Fatalf("status after a timeout: %+v", st)
+	}
+	// The next failure waits twice as long; the count goes on.
+	if next := cal.NextFetchAt.Sub(f.clock.Now()); next < 9*time.Minute || next > 13*time.Minute {
+		t.Fatalf("next download in %s after one failure", next)
+	}
+	f.feed.behave(http.StatusNotFound, 0)
+	f.clock.Set(fixtureNow.Add(4 * time.Hour))
+	f.busy.FetchDue(context.Background())
+	cal, _ = f.busy.Mine(as(f.ana))
+	st = cal.Status(f.clock.Now(), f.busy.Every())
+	if cal.Failures != 2 || st.Summary != "Last updated 4 hours ago; the last 2 attempts failed: there is no calendar at this address (404 Not Found); the secret address may have been reset." {
+		t.Fatalf("after a second failure: %d failures, %q", cal.Failures, st.Summary)
+	}
+	if next := cal.NextFetchAt.Sub(f.clock.Now()); next < 19*time.Minute || next > 21*time.Minute {
+		t.Fatalf("next download in %s after two failures, want 20 minutes", next)
+	}
+	// A calendar that turns into a web page is a failure too, not an empty calendar.
+	f.feed.behave(0, 0)
+	f.feed.set("/ana.ics", "<!doctype html><p>Sign in to see this calendar</p>")
+	f.clock.Set(fixtureNow.Add(5 * time.Hour))
+	f.busy.FetchDue(context.Background())
+	if cal, _ = f.busy.Mine(as(f.ana)); cal.Failures != 3 || cal.LastError != "the address did not return an iCalendar file" || len(f.blockRows(t)) != 1 {
+		t.Fatalf("after an HTML page: %d failures, %q, %d blocks", cal.Failures, cal.LastError, len(f.blockRows(t)))
+	}
+	// Once it answers again, the failures are forgotten.
+	f.feed.set("/ana.ics", busyICS())
+	f.clock.Set(fixtureNow.Add(8 * time.Hour))
+	f.busy.FetchDue(context.Background())
+	cal, _ = f.busy.Mine(as(f.ana))
+	if st := cal.Status(f.clock.Now(), f.busy.Every()); st.Health != services.BusyOK || cal.Failures != 0 || len(f.blockRows(t)) != 0 {
+		t.Fatalf("after recovering: %+v, %d failures", st, cal.Failures)
+	}
+}
+
+func TestBusyCalendarIsFetchedOnceAcrossInstances(t *testing.T) {
+	f := newBusyFixture(t, 0)
+	var people []services.Consultant
+	for _, name := range []string{"cal1", "cal2", "cal3", "cal4", "cal5", "cal6", "cal7"} {
+		c := f.mustConsultant(t, name+"@consult.example.com", "nodejs", "America/Vancouver", "mon-fri 09:00-17:00")
+		f.feed.set("/"+name+".ics", busyICS(tuesdayTen))
+		if _, err := f.busy.SaveFor(context.Background(), c.ID, f.feed.URL+"/"+name+".ics"); err != nil {
+			t.Fatal(err)
+		}
+		people = append(people, c)
+	}
+	f.feed.behave(0, 150*time.Millisecond) // long enough for the instances to overlap
+	f.clock.Set(fixtureNow.Add(15 * time.Minute))
+	instances := []*services.BusyCalendars{f.busy, f.newService(t, 0), f.newService(t, 0)}
+	var wg sync.WaitGroup
+	claimed := make(chan int, 100)
+	for _, inst := range instances {
+		for w := 0; w < 3; w++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for {
+					n, err := inst.FetchDue(context.Background())
+					if err != nil {
+						t.Error(err)
+					}
+					if n == 0 {
+						return
+					}
+					claimed <- n
+				}
+			}()
+		}
+	}
+	wg.Wait()
+	close(claimed)
+	total := 0
+	for n := range claimed {
+		total += n
+	}
+	if total != len(people) {
+		t.Fatalf("%d claims for %d due calendars", total, len(people))
+	}
+	nexts := map[int64]bool{}
+	for _, c := range people {
+		if hits, _ := f.feed.seen("/" + strings.Split(c.Email, "@")[0] + ".ics"); hits != 2 {
+			t.Errorf("%s read %d times, want once on saving and once when due", c.Email, hits)
+		}
+		cal, _ := f.busy.For(context.Background(), c.ID)
+		next := cal.NextFetchAt.Sub(f.clock.Now())
+		if next < 8*time.Minute || next > 12*time.Minute {
+			t.Errorf("%s next read in %s, want 10 minutes ± 20%%", c.Email, next)
+		}
+		nexts[cal.NextFetchAt.UnixMilli()] = true
+	}
+	if len(nexts) < 2 {
+		t.Error("every calendar is due at the same instant: no jitter")
+	}
+}
+
+func TestBusyCalendarResultOfAReplacedAddressIsDropped(t *testing.T) {
+	f := newBusyFixture(t, 0)
+	f.feed.set("/old.ics", busyICS(tuesdayTen))
+	f.feed.set("/new.ics", busyICS([]string{"UID:n", "DTSTART;TZID=America/Toronto:20261208T090000", "DTEND;TZID=America/Toronto:20261208T093000"}))
+	if _, err := f.busy.Save(as(f.ana), f.feed.URL+"/old.ics"); err != nil {
+		t.Fatal(err)
+	}
+	// A slow download of the old address is under way when a new one is saved.
+	f.feed.behave(0, 300*time.Millisecond)
+	f.clock.Set(fixtureNow.Add(15 * time.Minute))
+	done := make(chan error)
+	go func() {
+		_, err := f.busy.FetchDue(context.Background())
+		done <- err
+	}()
+	time.Sleep(100 * time.Millisecond)
+	if _, err := f.newService(t, 0).Save(as(f.ana), f.feed.URL+"/new.ics"); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if got, want := f.anasMorning(t), "09:30 10:00 10:30 11:00 11:30"; got != want {
+		t.Fatalf("slots = %q, want the new calendar's busy time only", got)
+	}
+}
+
+func TestBusyCalendarRefreshIsSpacedAndOwnOnly(t *testing.T) {
+	f := newBusyFixture(t, 20*time.Second)
+	f.feed.set("/ana.ics", busyICS(tuesdayTen))
+	if _, err := f.busy.Save(as(f.ana), f.feed.URL+"/ana.ics"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.busy.Refresh(as(f.ana)); services.ErrorCode(err) != services.CodeConflict {
+		t.Fatalf("a refresh right after saving: %v, want a conflict", err)
+	}
+	f.clock.Set(fixtureNow.Add(21 * time.Second))
+	if cal, err := f.busy.Refresh(as(f.ana)); err != nil || cal.LastOutcome != "unchanged" {
+		t.Fatalf("a refresh 21 seconds later: %+v, %v", cal, err)
+	}
+	refreshed := auditRows(t, f.db, "busy_calendar_refreshed")
+	if len(refreshed) != 1 || refreshed[0]["outcome"] != "unchanged" || refreshed[0]["target_id"] != f.ana.ID {
+		t.Fatalf("refresh audit rows: %v", refreshed)
+	}
+
+	// Ben has no calendar; nothing he does reaches Ana's.
+	for name, call := range map[string]func() error{
+		"mine":    func() error { _, err := f.busy.Mine(as(f.ben)); return err },
+		"refresh": func() error { _, err := f.busy.Refresh(as(f.ben)); return err },
+		"remove":  func() error { return f.busy.Remove(as(f.ben)) },
+	} {
+		if err := call(); !errors.Is(err, services.ErrNotFound) {
+			t.Errorf("Ben's %s: %v, want not found", name, err)
+		}
+	}
+	if _, err := f.busy.Mine(as(f.ana)); err != nil {
+		t.Fatalf("Ana's calendar after Ben's attempts: %v", err)
+	}
+
+	staff := services.WithActor(context.Background(), services.Actor{Email: "sales@consult.example.com", Role: services.RoleSales})
+	if _, err := f.busy.Save(staff, f.feed.URL+"/ana.ics"); !errors.Is(err, services.ErrForbidden) {
+		t.Fatalf("sales saving a calendar of their own: %v", err)
+	}
+	if _, err := f.busy.List(as(f.ana)); !errors.Is(err, services.ErrForbidden) {
+		t.Fatalf("a consultant listing every calendar: %v", err)
+	}
+	list, err := f.busy.List(staff)
+	if err != nil || len(list) != 1 || list[0].ConsultantEmail != "ana@consult.example.com" {
+		t.Fatalf("staff list: %v, %v", list, err)
+	}
+	if _, err := f.busy.RefreshCalendar(as(f.ben), list[0].ID); !errors.Is(err, services.ErrForbidden) {
+		t.Fatalf("a consultant refreshing by id: %v", err)
+	}
+	f.clock.Set(fixtureNow.Add(time.Minute))
+	if _, err := f.busy.RefreshCalendar(staff, list[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	if rows := auditRows(t, f.db, "busy_calendar_refreshed"); len(rows) != 2 || rows[1]["actor"] != "sales@consult.example.com" {
+		t.Fatalf("refresh audit rows: %v", rows)
+	}
+}
+
+func TestBusyCalendarAddresses(t *testing.T) {
+	f := newBusyFixture(t, 0)
+	strict, err := services.NewBusyCalendars(f.db, services.BusyConfig{SecretKey: "test-secret"}, f.clock.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for raw, want := range map[string]string{
+		"":                                  "Paste the ICS address",
+		"calendar.google.com/cal.ics":       "should start with https://",
+		"ftp://files.example.com/cal.ics":   "Only https://",
+		"file:///etc/passwd":                "should start with https://",
+		"https://user:pw@example.com/c.ics": "user name and password",
+		"https://example.com/a b.ics":       "spaces",
+		"https://example.com/" + strings.Repeat("a", 2100): "longer than 2,048",
+		"http://127.0.0.1:8080/cal.ics":                    "private or local network",
+		"http://[::1]/cal.ics":                             "private or local network",
+		"http://169.254.169.254/latest":                    "private or local network",
+		"http://localhost/cal.ics":                         "private or local network",
+		"https://intranet.localhost/cal.ics":               "private or local network",
+	} {
+		_, err := strict.Save(as(f.ana), raw)
+		var e *services.Error
+		if !errors.As(err, &e) || !strings.Contains(e.Fields["url"], want) {
+			t.Errorf("%q: %v, want a message with %q", raw, err, want)
+		}
+	}
+	if n := len(auditRows(t, f.db, "busy_calendar_saved")); n != 0 {
+		t.Fatalf("%d refused addresses were saved", n)
+	}
+	// webcal:// is read over https; this server's certificate is not trusted, and the status says so.
+	tlsFeed := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	tlsFeed.Config.ErrorLog = log.New(io.Discard, "", 0) // the refused handshake is expected
+	tlsFeed.StartTLS()
+	defer tlsFeed.Close()
+	host := strings.TrimPrefix(tlsFeed.URL, "https://")
+	cal, err := f.busy.Save(as(f.ana), "webcal://"+host+"/private-0123456789abcdef/basic.ics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cal.URLHint != "https://"+host+"/…/basic.ics" || cal.LastOutcome != "failed" || cal.LastError != "the server's TLS certificate was not accepted" {
+		t.Fatalf("webcal address: %+v", cal)
+	}
+	if st := cal.Status(f.clock.Now(), f.busy.Every()); st.Summary != "Never read: the last attempt failed: the server's TLS certificate was not accepted." ||
+		st.Effect != "No busy times from this calendar block slots yet." {
+		t.Fatalf("status: %+v", st)
+	}
+}
+
+func TestBusyStatusWords(t *testing.T) {
+	now := fixtureNow
+	ago := func(d time.Duration) *time.Time { t := now.Add(-d); return &t }
+	for _, tt := range []struct {
+		cal  services.BusyCalendar
+		want services.BusyStatus
+	}{
+		{services.BusyCalendar{}, services.BusyStatus{Health: "waiting", Summary: "Not read yet.", Effect: "Its busy times block slots once it has been read."}},
+		{services.BusyCalendar{LastSuccessAt: ago(30 * time.Second), BlockCount: 12}, services.BusyStatus{Health: "ok", Summary: "Last updated just now.", Effect: "12 busy times in the coming weeks."}},
+		{services.BusyCalendar{LastSuccessAt: ago(7 * time.Minute)}, services.BusyStatus{Health: "ok", Summary: "Last updated 7 minutes ago.", Effect: "No busy times in the coming weeks."}},
+		{services.BusyCalendar{LastSuccessAt: ago(50 * time.Minute), BlockCount: 3, Problems: "1 event could not be read and was left out"},
+			services.BusyStatus{Health: "stale", Summary: "Last updated 50 minutes ago.", Effect: "The 3 busy times read then still block slots.", Notes: "1 event could not be read and was left out."}},
+		{services.BusyCalendar{LastSuccessAt: ago(3*time.Hour + 5*time.Minute), BlockCount: 4, Failures: 4, LastError: "timed out after 15 seconds"},
+			services.BusyStatus{Health: "failing", Summary: "Last updated 3 hours ago; the last 4 attempts failed: timed out after 15 seconds.", Effect: "The 4 busy times read then still block slots."}},
+		{services.BusyCalendar{LastSuccessAt: ago(50 * time.Hour), Failures: 1, LastError: "the calendar is larger than 5 MB"},
+			services.BusyStatus{Health: "failing", Summary: "Last updated 2 days ago; the last attempt failed: the calendar is larger than 5 MB.", Effect: "When last read it had no busy times in the coming weeks."}},
+	} {
+		if got := tt.cal.Status(now, 10*time.Minute); got != tt.want {
+			t.Errorf("Status(%+v) =\n%+v\nwant\n%+v", tt.cal, got, tt.want)
+		}
+	}
+}
