@@ -57,6 +57,7 @@ type Deps struct {
 	Portal      *services.Portal
 	Dashboard   *services.Dashboard
 	Outbox      *services.Outbox
+	Busy        *services.BusyCalendars
 	// SessionStore keeps staff sessions where every instance sees them.
 	SessionStore scs.Store
 }
@@ -84,11 +85,12 @@ type Handler struct {
 	portal      *services.Portal
 	dashboard   *services.Dashboard
 	outbox      *services.Outbox
+	busy        *services.BusyCalendars
 	sessions    *scs.SessionManager
 }
 
 // pageNames lists every page template a handler renders; all must exist at start.
-var pageNames = []string{"article", "assessment", "result", "booking", "confirm", "manage", "reschedule", "reschedule_confirm", "email_sent", "retry", "error", "login", "admin_dashboard", "admin_outbox", "admin_outbox_message", "admin_audit", "portal", "admin_leads", "admin_lead"}
+var pageNames = []string{"article", "assessment", "result", "booking", "confirm", "manage", "reschedule", "reschedule_confirm", "email_sent", "retry", "error", "login", "admin_dashboard", "admin_outbox", "admin_outbox_message", "admin_audit", "portal", "admin_leads", "admin_lead", "admin_calendars"}
 
 // New builds the whole HTTP stack: gin routes inside net/http's cross-origin
 // protection, which refuses state-changing requests from other sites.
@@ -102,7 +104,7 @@ func New(cfg Config, deps Deps) (http.Handler, error) {
 		limits: newLimiters(cfg.RateLimits), art: deps.Article, assessments: deps.Assessments,
 		leads: deps.Leads, funnel: deps.Funnel, bookings: deps.Bookings,
 		users: deps.Users, audit: deps.Audit, inbox: deps.Inbox, consultants: deps.Consultants, portal: deps.Portal, dashboard: deps.Dashboard, outbox: deps.Outbox,
-		sessions: newSessionManager(deps.SessionStore, cfg),
+		sessions: newSessionManager(deps.SessionStore, cfg), busy: deps.Busy,
 	}
 	faq, err := deps.Article.FAQJSONLD()
 	if err != nil {

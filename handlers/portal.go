@@ -32,6 +32,8 @@ type portalPage struct {
 	TimeOffError  string
 	TimeOff       []portalTimeOff
 	TimeOffForm   timeOffForm
+
+	Busy busyBox
 }
 
 // portalForms carry a refused post: what was typed, shown again as typed,
@@ -41,6 +43,7 @@ type portalForms struct {
 	hoursErrors  map[string]string
 	hoursMessage string
 	timeOff      *timeOffForm
+	busy         *busyForm
 }
 
 // refusal is the message at the top of a refused form:
@@ -74,6 +77,10 @@ func (h *Handler) renderPortal(c *gin.Context, status int, forms portalForms) {
 	}
 	if forms.timeOff != nil {
 		page.TimeOffForm, page.TimeOffError = *forms.timeOff, forms.timeOff.Message
+	}
+	if page.Busy, err = h.busyBox(c, forms.busy); err != nil {
+		h.fail(c, err)
+		return
 	}
 	switch c.Query("done") {
 	case "hours":

@@ -95,3 +95,6 @@ func agoText(d time.Duration) string {
 	}
 	return unit(int(d/(24*time.Hour)), "day")
 }
+
+// Status is how fresh c's busy blocks are now, by the service's clock.
+func (b *BusyCalendars) Status(c BusyCalendar) BusyStatus { return c.Status(b.now(), b.cfg.Every) }

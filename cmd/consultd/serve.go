@@ -19,6 +19,7 @@ import (
 
 	"consultd/content"
 	"consultd/handlers"
+	"consultd/internal/ical"
 	"consultd/services"
 )
 
@@ -92,6 +93,7 @@ type app struct {
 	mailer   *services.Mailer
 	bookings *services.Bookings
 	users    *services.Users
+	busy     *services.BusyCalendars
 }
 
 // buildApp wires services into the HTTP layer.
@@ -124,6 +126,10 @@ func buildApp(cfg config, logger *slog.Logger, db *sqlx.DB) (*app, error) {
 		return nil, err
 	}
 	users := services.NewUsers(db, cfg.SecretKey, cfg.LoginLimits, time.Now)
+	busy, err := newBusyCalendars(cfg, db)
+	if err != nil {
+		return nil, err
+	}
 	handler, err := handlers.New(handlers.Config{
 		SiteName:           cfg.SiteName,
 		BaseURL:            cfg.BaseURL,
@@ -152,13 +158,14 @@ func buildApp(cfg config, logger *slog.Logger, db *sqlx.DB) (*app, error) {
 		Portal:      services.NewPortal(db, time.Now),
 		Dashboard:   services.NewDashboard(db, time.Now),
 		Outbox:      services.NewOutbox(db, time.Now, mailer.Wake),
+		Busy:        busy,
 		// Expired sessions are swept by the login-failure pruner's loop below.
 		SessionStore: postgresstore.NewWithCleanupInterval(db.DB, 0),
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &app{handler: handler, funnel: funnel, mailer: mailer, bookings: bookings, users: users}, nil
+	return &app{handler: handler, funnel: funnel, mailer: mailer, bookings: bookings, users: users, busy: busy}, nil
 }
 
 // loadAssessmentDefinition reads the embedded questionnaire.
@@ -187,6 +194,18 @@ func newBookings(cfg config, db *sqlx.DB, funnel *services.Funnel, mailQueued fu
 		MaxReschedules:     cfg.MaxReschedules,
 		ProspectMailPerDay: cfg.ProspectMailPerDay,
 	}, time.Now), nil
+}
+
+// newBusyCalendars reads consultants' own calendars within BUSY_FETCH_*,
+// a day past the booking horizon.
+func newBusyCalendars(cfg config, db *sqlx.DB) (*services.BusyCalendars, error) {
+	return services.NewBusyCalendars(db, services.BusyConfig{
+		Every: cfg.BusyFetch.Interval, HorizonDays: cfg.BookingHorizonDays, SecretKey: cfg.SecretKey,
+		Fetch: ical.FetchConfig{
+			Timeout: cfg.BusyFetch.Timeout, MaxBytes: cfg.BusyFetch.MaxBytes, AllowPrivate: cfg.BusyFetch.AllowPrivate,
+			UserAgent: "consultd/" + buildVersion() + " (busy calendar; +" + cfg.BaseURL.String() + ")",
+		},
+	}, time.Now)
 }
 
 // newMailer delivers over SMTP_URL, or keeps mail as .eml files in MAIL_DIR.
@@ -218,6 +237,9 @@ func (a *app) startWorkers(ctx context.Context, logger *slog.Logger) <-chan stru
 		},
 		func() {
 			a.users.RunHousekeeping(ctx, 10*time.Minute, func(err error) { logger.Warn("sign-in housekeeping failed", "error", err) })
+		},
+		func() {
+			a.busy.Run(ctx, 30*time.Second, func(err error) { logger.Warn("reading busy calendars failed", "error", err) })
 		},
 	}
 	for _, loop := range loops {

@@ -238,6 +238,9 @@ func fetchSizeText(n int64) string {
 }
 
 func fetchDurationText(d time.Duration) string {
+	if d == time.Second {
+		return "1 second"
+	}
 	if d%time.Second == 0 {
 		return fmt.Sprintf("%d seconds", int(d/time.Second))
 	}
