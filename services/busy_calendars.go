@@ -8,6 +8,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/netip"
 	"net/url"
 	"path"
@@ -28,6 +29,7 @@ type BusyConfig struct {
 	SecretKey   string        // seals the stored addresses
 	RefreshGap  time.Duration // least time between two downloads on demand; default 20s, negative for none
 	FreshFor    time.Duration // how long validators are sent before a full download; default 6h
+	Logger      *slog.Logger  // one line per download, without the address; default slog.Default()
 }
 
 // BusyCalendars keeps each consultant's external calendar (an ICS address)
@@ -55,6 +57,9 @@ func NewBusyCalendars(db *sqlx.DB, cfg BusyConfig, now func() time.Time) (*BusyC
 	}
 	if cfg.FreshFor <= 0 {
 		cfg.FreshFor = 6 * time.Hour
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
 	}
 	sealer, err := newAddressSealer(cfg.SecretKey)
 	if err != nil {

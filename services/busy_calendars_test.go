@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"log"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -100,7 +101,7 @@ func newBusyFixture(t *testing.T, refreshGap time.Duration) busyFixture {
 func (f busyFixture) newService(t *testing.T, refreshGap time.Duration) *services.BusyCalendars {
 	t.Helper()
 	busy, err := services.NewBusyCalendars(f.db, services.BusyConfig{
-		Every: 10 * time.Minute, HorizonDays: 30, SecretKey: "test-secret", RefreshGap: refreshGap,
+		Every: 10 * time.Minute, HorizonDays: 30, SecretKey: "test-secret", RefreshGap: refreshGap, Logger: slog.New(slog.DiscardHandler),
 		Fetch: ical.FetchConfig{AllowPrivate: true, Timeout: 500 * time.Millisecond, MaxBytes: 64 << 10},
 	}, f.clock.Now)
 	if err != nil {
@@ -372,6 +373,16 @@ func TestBusyCalendarRefreshIsSpacedAndOwnOnly(t *testing.T) {
 	if _, err := f.busy.Refresh(as(f.ana)); services.ErrorCode(err) != services.CodeConflict {
 		t.Fatalf("a refresh right after saving: %v, want a conflict", err)
 	}
+	// Saving the same address again is no way round the spacing.
+	if cal, err := f.busy.Save(as(f.ana), f.feed.URL+"/ana.ics"); err != nil || cal.BlockCount != 1 {
+		t.Fatalf("saving the same address again: %+v, %v", cal, err)
+	}
+	if hits, _ := f.feed.seen("/ana.ics"); hits != 1 {
+		t.Fatalf("the calendar was read %d times, want once", hits)
+	}
+	if saved := auditRows(t, f.db, "busy_calendar_saved"); len(saved) != 2 || saved[1]["address"] != "unchanged" {
+		t.Fatalf("saved audit rows: %v", saved)
+	}
 	f.clock.Set(fixtureNow.Add(21 * time.Second))
 	if cal, err := f.busy.Refresh(as(f.ana)); err != nil || cal.LastOutcome != "unchanged" {
 		t.Fatalf("a refresh 21 seconds later: %+v, %v", cal, err)
@@ -420,7 +431,7 @@ func TestBusyCalendarRefreshIsSpacedAndOwnOnly(t *testing.T) {
 
 func TestBusyCalendarAddresses(t *testing.T) {
 	f := newBusyFixture(t, 0)
-	strict, err := services.NewBusyCalendars(f.db, services.BusyConfig{SecretKey: "test-secret"}, f.clock.Now)
+	strict, err := services.NewBusyCalendars(f.db, services.BusyConfig{SecretKey: "test-secret", Logger: slog.New(slog.DiscardHandler)}, f.clock.Now)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/url"
 	"strconv"
+	"time"
 
 	"github.com/jmoiron/sqlx"
 )
@@ -23,30 +24,38 @@ func (b *BusyCalendars) SaveFor(ctx context.Context, consultantID, rawURL string
 		return BusyCalendar{}, err
 	}
 	var id int64
+	var same bool
 	err = inTx(ctx, b.db, func(tx *sqlx.Tx) error {
-		id, err = b.store(ctx, tx, consultantID, address, hint)
+		id, same, err = b.store(ctx, tx, consultantID, address, hint)
 		return err
 	})
 	if err != nil {
 		return BusyCalendar{}, err
 	}
-	// A claim held by a worker this instant means that worker reads it.
-	if err := b.fetchNow(ctx, id, -1); err != nil && !errors.Is(err, errReadMomentsAgo) {
+	// A new address is read whatever the time; the same one again no more
+	// often than a refresh. A claim held by a worker this instant means that
+	// worker reads it.
+	gap := time.Duration(-1)
+	if same {
+		gap = b.cfg.RefreshGap
+	}
+	if err := b.fetchNow(ctx, id, gap); err != nil && !errors.Is(err, errReadMomentsAgo) {
 		return BusyCalendar{}, err
 	}
 	return getBusyCalendar(ctx, b.db, "b.id = $1", id)
 }
 
 // store writes the address, sealed, with the consultant's row locked so two
-// saves apply one after the other, and records it in the audit log.
-func (b *BusyCalendars) store(ctx context.Context, tx *sqlx.Tx, consultantID, address, hint string) (int64, error) {
+// saves apply one after the other, and records it in the audit log; same
+// reports that the address was already the one saved.
+func (b *BusyCalendars) store(ctx context.Context, tx *sqlx.Tx, consultantID, address, hint string) (id int64, same bool, err error) {
 	var one int
-	err := tx.GetContext(ctx, &one, `SELECT 1 FROM consultants WHERE id = $1 FOR UPDATE`, consultantID)
+	err = tx.GetContext(ctx, &one, `SELECT 1 FROM consultants WHERE id = $1 FOR UPDATE`, consultantID)
 	if errors.Is(err, sql.ErrNoRows) {
-		return 0, ErrNotFound
+		return 0, false, ErrNotFound
 	}
 	if err != nil {
-		return 0, fmt.Errorf("lock consultant: %w", err)
+		return 0, false, fmt.Errorf("lock consultant: %w", err)
 	}
 	var old struct {
 		ID     int64  `db:"id"`
@@ -54,15 +63,11 @@ func (b *BusyCalendars) store(ctx context.Context, tx *sqlx.Tx, consultantID, ad
 	}
 	err = tx.GetContext(ctx, &old, `SELECT id, url_sealed FROM busy_calendars WHERE consultant_id = $1`, consultantID)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return 0, fmt.Errorf("read busy calendar: %w", err)
+		return 0, false, fmt.Errorf("read busy calendar: %w", err)
 	}
 	if prev, openErr := b.sealer.open(old.Sealed); err == nil && openErr == nil && prev == address {
-		if _, err := tx.ExecContext(ctx, `UPDATE busy_calendars SET next_fetch_at = $2, updated_at = now() WHERE id = $1`, old.ID, b.now()); err != nil {
-			return 0, fmt.Errorf("schedule busy calendar: %w", err)
-		}
-		return old.ID, b.auditSaved(ctx, tx, consultantID, old.ID, address, "unchanged")
+		return old.ID, true, b.auditSaved(ctx, tx, consultantID, old.ID, address, "unchanged")
 	}
-	var id int64
 	err = tx.GetContext(ctx, &id, `
 		INSERT INTO busy_calendars (consultant_id, url_sealed, url_hint, next_fetch_at) VALUES ($1, $2, $3, $4)
 		ON CONFLICT (consultant_id) DO UPDATE SET
@@ -72,12 +77,12 @@ func (b *BusyCalendars) store(ctx context.Context, tx *sqlx.Tx, consultantID, ad
 			next_fetch_at = EXCLUDED.next_fetch_at, updated_at = now()
 		RETURNING id`, consultantID, b.sealer.seal(address), hint, b.now())
 	if err != nil {
-		return 0, fmt.Errorf("save busy calendar: %w", err)
+		return 0, false, fmt.Errorf("save busy calendar: %w", err)
 	}
 	if _, err := tx.ExecContext(ctx, `DELETE FROM consultant_busy WHERE calendar_id = $1`, id); err != nil {
-		return 0, fmt.Errorf("drop old busy blocks: %w", err)
+		return 0, false, fmt.Errorf("drop old busy blocks: %w", err)
 	}
-	return id, b.auditSaved(ctx, tx, consultantID, id, address, "new")
+	return id, false, b.auditSaved(ctx, tx, consultantID, id, address, "new")
 }
 
 // auditSaved names the calendar's host, never its secret address.

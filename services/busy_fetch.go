@@ -110,9 +110,21 @@ func (b *BusyCalendars) fetchNow(ctx context.Context, id int64, gap time.Duratio
 	return b.fetch(context.WithoutCancel(ctx), c)
 }
 
-// fetch downloads and reads one claimed calendar and records the outcome.
-// A failure keeps the blocks read before; only a database error is returned.
+// fetch downloads and reads one claimed calendar, records the outcome and
+// logs it, by calendar id only. A failure keeps the blocks read before;
+// only a database error is returned.
 func (b *BusyCalendars) fetch(ctx context.Context, c busyClaim) error {
+	start := time.Now()
+	outcome, err := b.read(ctx, c)
+	if outcome != "" {
+		b.cfg.Logger.Info("busy calendar read", "calendar_id", c.ID, "outcome", outcome, "duration_ms", time.Since(start).Milliseconds())
+	}
+	return err
+}
+
+// read does fetch's work and names the outcome: updated, unchanged, or the
+// safe reason it failed; "" when nothing was recorded.
+func (b *BusyCalendars) read(ctx context.Context, c busyClaim) (string, error) {
 	address, err := b.sealer.open(c.URLSealed)
 	if err != nil {
 		return b.recordFailure(ctx, c, "the saved address can no longer be read (the server's SECRET_KEY changed); save it again")
@@ -123,7 +135,7 @@ func (b *BusyCalendars) fetch(ctx context.Context, c busyClaim) error {
 	}
 	res, err := b.fetcher.Fetch(ctx, req)
 	if ctx.Err() != nil {
-		return nil // shutting down: the calendar is read again at its next time
+		return "", nil // shutting down: the calendar is read again at its next time
 	}
 	var fetchErr *ical.FetchError
 	switch {
@@ -132,11 +144,11 @@ func (b *BusyCalendars) fetch(ctx context.Context, c busyClaim) error {
 	case err != nil:
 		return b.recordFailure(ctx, c, "the download failed")
 	case res.NotModified:
-		return b.recordUnchanged(ctx, c, res)
+		return "unchanged", b.recordUnchanged(ctx, c, res)
 	}
 	loc, err := time.LoadLocation(c.Timezone)
 	if err != nil {
-		return fmt.Errorf("consultant %s zone %q: %w", c.ConsultantID, c.Timezone, err)
+		return "", fmt.Errorf("consultant %s zone %q: %w", c.ConsultantID, c.Timezone, err)
 	}
 	now := b.now()
 	parsed, err := ical.ParseBusy(bytes.NewReader(res.Body), ical.ParseOptions{
@@ -149,7 +161,7 @@ func (b *BusyCalendars) fetch(ctx context.Context, c busyClaim) error {
 	case err != nil:
 		return b.recordFailure(ctx, c, "the calendar could not be read")
 	}
-	return b.recordBlocks(ctx, c, res, parsed)
+	return "updated", b.recordBlocks(ctx, c, res, parsed)
 }
 
 // recordBlocks replaces the calendar's busy blocks with those just read, in
@@ -202,14 +214,14 @@ func (b *BusyCalendars) recordUnchanged(ctx context.Context, c busyClaim, res ic
 
 // recordFailure keeps the last good blocks, counts the failure and waits
 // longer before the next try: 1, 2, 4, then 6 intervals.
-func (b *BusyCalendars) recordFailure(ctx context.Context, c busyClaim, msg string) error {
+func (b *BusyCalendars) recordFailure(ctx context.Context, c busyClaim, msg string) (string, error) {
 	_, err := b.db.ExecContext(ctx, `
 		UPDATE busy_calendars SET last_outcome = 'failed', last_error = $3, failures = failures + 1,
 			next_fetch_at = GREATEST(next_fetch_at, $4::timestamptz + make_interval(secs => $5 * LEAST(power(2, failures), 6))),
 			updated_at = now()
 		WHERE id = $1 AND attempt = $2`, c.ID, c.Attempt, msg, b.now(), b.cfg.Every.Seconds())
 	if err != nil {
-		return fmt.Errorf("record busy calendar failure: %w", err)
+		return "", fmt.Errorf("record busy calendar failure: %w", err)
 	}
-	return nil
+	return "failed: " + msg, nil
 }

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 
 	"github.com/jmoiron/sqlx"
 
@@ -25,7 +26,7 @@ func consultantBusyURL(ctx context.Context, cfg config, db *sqlx.DB, svc *servic
 	if err != nil {
 		return describe(err)
 	}
-	busy, err := newBusyCalendars(cfg, db)
+	busy, err := newBusyCalendars(cfg, db, slog.New(slog.DiscardHandler)) // the outcome is printed below
 	if err != nil {
 		return err
 	}

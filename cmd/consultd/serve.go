@@ -126,7 +126,7 @@ func buildApp(cfg config, logger *slog.Logger, db *sqlx.DB) (*app, error) {
 		return nil, err
 	}
 	users := services.NewUsers(db, cfg.SecretKey, cfg.LoginLimits, time.Now)
-	busy, err := newBusyCalendars(cfg, db)
+	busy, err := newBusyCalendars(cfg, db, logger)
 	if err != nil {
 		return nil, err
 	}
@@ -198,9 +198,9 @@ func newBookings(cfg config, db *sqlx.DB, funnel *services.Funnel, mailQueued fu
 
 // newBusyCalendars reads consultants' own calendars within BUSY_FETCH_*,
 // a day past the booking horizon.
-func newBusyCalendars(cfg config, db *sqlx.DB) (*services.BusyCalendars, error) {
+func newBusyCalendars(cfg config, db *sqlx.DB, logger *slog.Logger) (*services.BusyCalendars, error) {
 	return services.NewBusyCalendars(db, services.BusyConfig{
-		Every: cfg.BusyFetch.Interval, HorizonDays: cfg.BookingHorizonDays, SecretKey: cfg.SecretKey,
+		Every: cfg.BusyFetch.Interval, HorizonDays: cfg.BookingHorizonDays, SecretKey: cfg.SecretKey, Logger: logger,
 		Fetch: ical.FetchConfig{
 			Timeout: cfg.BusyFetch.Timeout, MaxBytes: cfg.BusyFetch.MaxBytes, AllowPrivate: cfg.BusyFetch.AllowPrivate,
 			UserAgent: "consultd/" + buildVersion() + " (busy calendar; +" + cfg.BaseURL.String() + ")",
