@@ -25,6 +25,7 @@ type busyFeed struct {
 	bodies     map[string]string
 	status     int           // answered instead of the calendar when set
 	delay      time.Duration // before answering
+	pathDelay  map[string]time.Duration
 	hits       map[string]int
 	validators []string // If-None-Match of every request
 }
@@ -43,6 +44,9 @@ func (f *busyFeed) serve(w http.ResponseWriter, r *http.Request) {
 	f.validators = append(f.validators, r.Header.Get("If-None-Match"))
 	body, ok := f.bodies[r.URL.Path]
 	status, delay := f.status, f.delay
+	if d, ok := f.pathDelay[r.URL.Path]; ok {
+		delay = d
+	}
 	f.mu.Unlock()
 	if delay > 0 {
 		select {
@@ -100,9 +104,15 @@ func newBusyFixture(t *testing.T, refreshGap time.Duration) busyFixture {
 // newService is one instance's busy calendar service over the shared database.
 func (f busyFixture) newService(t *testing.T, refreshGap time.Duration) *services.BusyCalendars {
 	t.Helper()
+	return f.serviceWithTimeout(t, refreshGap, 5*time.Second)
+}
+
+// serviceWithTimeout is newService with its own limit on a download.
+func (f busyFixture) serviceWithTimeout(t *testing.T, refreshGap, timeout time.Duration) *services.BusyCalendars {
+	t.Helper()
 	busy, err := services.NewBusyCalendars(f.db, services.BusyConfig{
 		Every: 10 * time.Minute, HorizonDays: 30, SecretKey: "test-secret", RefreshGap: refreshGap, Logger: slog.New(slog.DiscardHandler),
-		Fetch: ical.FetchConfig{AllowPrivate: true, Timeout: 500 * time.Millisecond, MaxBytes: 64 << 10},
+		Fetch: ical.FetchConfig{AllowPrivate: true, Timeout: timeout, MaxBytes: 64 << 10},
 	}, f.clock.Now)
 	if err != nil {
 		t.Fatal(err)
@@ -230,9 +240,9 @@ func TestBusyCalendarFailuresKeepTheLastGoodBlocks(t *testing.T) {
 	if _, err := f.busy.Save(as(f.ana), f.feed.URL+"/ana.ics"); err != nil {
 		t.Fatal(err)
 	}
-	f.feed.behave(0, 2*time.Second) // longer than the 500ms limit
+	f.feed.behave(0, 5*time.Second) // far longer than this instance's 500ms limit
 	f.clock.Set(fixtureNow.Add(3 * time.Hour))
-	if _, err := f.busy.Refresh(as(f.ana)); err != nil {
+	if _, err := f.serviceWithTimeout(t, 0, 500*time.Millisecond).Refresh(as(f.ana)); err != nil {
 		t.Fatal(err)
 	}
 	if got, want := f.anasMorning(t), "09:00 09:30 11:00 11:30"; got != want {
@@ -344,15 +354,27 @@ func TestBusyCalendarResultOfAReplacedAddressIsDropped(t *testing.T) {
 	if _, err := f.busy.Save(as(f.ana), f.feed.URL+"/old.ics"); err != nil {
 		t.Fatal(err)
 	}
-	// A slow download of the old address is under way when a new one is saved.
-	f.feed.behave(0, 300*time.Millisecond)
+	// The old calendar changes, and a slow download of it is under way when
+	// a new address is saved, read and stored; the old result arrives last
+	// and is dropped.
+	f.feed.set("/old.ics", busyICS(tuesdayTen, []string{"UID:e", "DTSTART;TZID=America/Toronto:20261208T110000", "DURATION:PT1H"}))
+	f.feed.mu.Lock()
+	f.feed.pathDelay = map[string]time.Duration{"/old.ics": time.Second}
+	f.feed.mu.Unlock()
 	f.clock.Set(fixtureNow.Add(15 * time.Minute))
 	done := make(chan error)
 	go func() {
 		_, err := f.busy.FetchDue(context.Background())
 		done <- err
 	}()
-	time.Sleep(100 * time.Millisecond)
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if hits, _ := f.feed.seen("/old.ics"); hits == 2 {
+			break // the old address is being read
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the due calendar was not read")
+		}
+	}
 	if _, err := f.newService(t, 0).Save(as(f.ana), f.feed.URL+"/new.ics"); err != nil {
 		t.Fatal(err)
 	}

@@ -187,7 +187,7 @@ func TestBusyCalendarBlocksExactlyTheRightSlots(t *testing.T) {
 }
 
 func TestBusyCalendarOutageKeepsBlocksAndSaysHowStale(t *testing.T) {
-	s := newStaffApp(t, map[string]string{"BUSY_FETCH_TIMEOUT": "1s"})
+	s := newStaffApp(t, map[string]string{"BUSY_FETCH_TIMEOUT": "3s"})
 	owen := s.owenWithSaturdays(t)
 	sat := nextSaturday(mustLoad(t, "America/Halifax"))
 	feed := newCalendarFeed(t, owenFeed(t, sat))
@@ -216,20 +216,20 @@ func TestBusyCalendarOutageKeepsBlocksAndSaysHowStale(t *testing.T) {
 	}
 
 	// Three hours and three failures later, the calendar server hangs.
-	feed.set(owenFeed(t, sat), 5*time.Second)
+	feed.set(owenFeed(t, sat), 20*time.Second)
 	s.exec(t, `UPDATE busy_calendars SET last_attempt_at = now() - interval '1 minute', last_success_at = now() - interval '3 hours 5 minutes',
-		failures = 3, last_outcome = 'failed', last_error = 'timed out after 1 second'`)
+		failures = 3, last_outcome = 'failed', last_error = 'timed out after 3 seconds'`)
 	start := time.Now()
 	resp, _ = send(t, owen, "POST", s.URL+"/me/busy/refresh", url.Values{}, nil)
-	if took := time.Since(start); resp.StatusCode != http.StatusSeeOther || took > 4*time.Second {
+	if took := time.Since(start); resp.StatusCode != http.StatusSeeOther || took > 10*time.Second {
 		t.Fatalf("refresh of a hanging calendar = %d after %s", resp.StatusCode, took)
 	}
 	if got := strings.Join(s.slotStarts(t, sat), " "); got != blocked {
 		t.Fatalf("slots after a timeout = %q, want the last good blocks kept", got)
 	}
 	_, page := send(t, owen, "GET", s.URL+"/me?done=busy-refreshed", nil, nil)
-	for _, want := range []string{"The calendar could not be read: timed out after 1 second.", "Not updating",
-		"Last updated 3 hours ago; the last 4 attempts failed: timed out after 1 second.", "busy times read then still block slots."} {
+	for _, want := range []string{"The calendar could not be read: timed out after 3 seconds.", "Not updating",
+		"Last updated 3 hours ago; the last 4 attempts failed: timed out after 3 seconds.", "busy times read then still block slots."} {
 		if !strings.Contains(page, want) {
 			t.Errorf("the portal lacks %q", want)
 		}
@@ -238,7 +238,7 @@ func TestBusyCalendarOutageKeepsBlocksAndSaysHowStale(t *testing.T) {
 	sales := browser(t)
 	s.signIn(t, sales, "sales@consult.example")
 	resp, page = send(t, sales, "GET", s.URL+"/admin/calendars", nil, nil)
-	for _, want := range []string{"Owen MacLeod", "Not updating", "the last 4 attempts failed: timed out after 1 second", "1 needs attention", feed.URL + "/…/owen.ics"} {
+	for _, want := range []string{"Owen MacLeod", "Not updating", "the last 4 attempts failed: timed out after 3 seconds", "1 needs attention", feed.URL + "/…/owen.ics"} {
 		if resp.StatusCode != http.StatusOK || !strings.Contains(page, want) {
 			t.Errorf("/admin/calendars = %d, lacks %q", resp.StatusCode, want)
 		}
