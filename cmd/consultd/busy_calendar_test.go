@@ -172,6 +172,21 @@ func TestBusyCalendarBlocksExactlyTheRightSlots(t *testing.T) {
 	if got := s.slotStarts(t, next); len(got) != 0 {
 		t.Fatalf("slots on the all-day event's Saturday = %v", got)
 	}
+	// The booking API refuses a busy start as taken, and books a free one.
+	resp, a := postJSON(t, s.URL+"/api/v1/assessments", map[string]any{"answers": chatAppAnswers})
+	resp, lead := postJSON(t, s.URL+"/api/v1/leads", map[string]any{
+		"assessment_id": a["id"], "name": "Pat Busy", "email": "pat@busy.example.com", "company": "Busy Ltd",
+		"region": "canada", "timezone": "America/Halifax", "consent": true,
+	})
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("lead = %d", resp.StatusCode)
+	}
+	if resp, out := postJSON(t, s.URL+"/api/v1/bookings", map[string]any{"lead_id": lead["id"], "start": sat.Add(14 * time.Hour).Format(time.RFC3339)}); resp.StatusCode != http.StatusConflict || out["error"] != "slot_taken" {
+		t.Fatalf("booking the Outlook call's 14:00 = %d %v, want 409 slot_taken", resp.StatusCode, out["error"])
+	}
+	if resp, _ := postJSON(t, s.URL+"/api/v1/bookings", map[string]any{"lead_id": lead["id"], "start": sat.Add(12 * time.Hour).Format(time.RFC3339)}); resp.StatusCode != http.StatusCreated {
+		t.Fatalf("booking the moved mentoring's usual 12:00 = %d, want 201", resp.StatusCode)
+	}
 	var titles int
 	s.db.Get(&titles, `SELECT count(*) FROM busy_calendars WHERE problems <> '' OR url_hint LIKE '%private%'`)
 	if titles != 0 {
