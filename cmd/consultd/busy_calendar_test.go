@@ -173,7 +173,7 @@ func TestBusyCalendarBlocksExactlyTheRightSlots(t *testing.T) {
 		t.Fatalf("slots on the all-day event's Saturday = %v", got)
 	}
 	// The booking API refuses a busy start as taken, and books a free one.
-	resp, a := postJSON(t, s.URL+"/api/v1/assessments", map[string]any{"answers": chatAppAnswers})
+	_, a := postJSON(t, s.URL+"/api/v1/assessments", map[string]any{"answers": chatAppAnswers})
 	resp, lead := postJSON(t, s.URL+"/api/v1/leads", map[string]any{
 		"assessment_id": a["id"], "name": "Pat Busy", "email": "pat@busy.example.com", "company": "Busy Ltd",
 		"region": "canada", "timezone": "America/Halifax", "consent": true,
