@@ -64,6 +64,7 @@ type Deps struct {
 	Feeds           *services.Feeds
 	// RateLimits is the shared store of the per-network limits.
 	RateLimits *services.RateLimits
+	Busy       *services.BusyCalendars
 	// SessionStore keeps staff sessions where every instance sees them.
 	SessionStore scs.Store
 }
@@ -92,6 +93,7 @@ type Handler struct {
 	dashboard   *services.Dashboard
 	outbox      *services.Outbox
 	feeds       *services.Feeds
+	busy        *services.BusyCalendars
 	sessions    *scs.SessionManager
 
 	sessionTypes    *services.SessionTypes
@@ -104,7 +106,7 @@ type Handler struct {
 }
 
 // pageNames lists every page template a handler renders; all must exist at start.
-var pageNames = []string{"article", "assessment", "result", "booking", "confirm", "manage", "reschedule", "reschedule_confirm", "email_sent", "retry", "error", "login", "admin_dashboard", "admin_outbox", "admin_outbox_message", "admin_audit", "portal", "admin_leads", "admin_lead", "admin_session_types", "admin_feeds"}
+var pageNames = []string{"article", "assessment", "result", "booking", "confirm", "manage", "reschedule", "reschedule_confirm", "email_sent", "retry", "error", "login", "admin_dashboard", "admin_outbox", "admin_outbox_message", "admin_audit", "portal", "admin_leads", "admin_lead", "admin_session_types", "admin_feeds", "admin_calendars"}
 
 // New builds the whole HTTP stack: gin routes inside net/http's cross-origin
 // protection, which refuses state-changing requests from other sites.
@@ -120,6 +122,7 @@ func New(cfg Config, deps Deps) (http.Handler, error) {
 		users: deps.Users, audit: deps.Audit, inbox: deps.Inbox, consultants: deps.Consultants, portal: deps.Portal, dashboard: deps.Dashboard, outbox: deps.Outbox,
 		feeds:    deps.Feeds,
 		sessions: newSessionManager(deps.SessionStore, cfg), sessionTypes: deps.SessionTypes, paymentsEnabled: deps.PaymentsEnabled,
+		busy: deps.Busy,
 	}
 	faq, err := deps.Article.FAQJSONLD()
 	if err != nil {

@@ -35,6 +35,7 @@ type portalPage struct {
 
 	Feed       *feedView // nil until the consultant asks for one
 	FeedNotice string
+	Busy       busyBox
 }
 
 // portalForms carry a refused post: what was typed, shown again as typed,
@@ -44,6 +45,7 @@ type portalForms struct {
 	hoursErrors  map[string]string
 	hoursMessage string
 	timeOff      *timeOffForm
+	busy         *busyForm
 }
 
 // refusal is the message at the top of a refused form:
@@ -79,6 +81,10 @@ func (h *Handler) renderPortal(c *gin.Context, status int, forms portalForms) {
 		page.TimeOffForm, page.TimeOffError = *forms.timeOff, forms.timeOff.Message
 	}
 	if page.Feed, page.FeedNotice, err = h.portalFeed(c, o.Loc); err != nil {
+		h.fail(c, err)
+		return
+	}
+	if page.Busy, err = h.busyBox(c, forms.busy); err != nil {
 		h.fail(c, err)
 		return
 	}

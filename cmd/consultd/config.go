@@ -50,6 +50,15 @@ type config struct {
 	LoginLimits        services.LoginLimits
 	RefundFullBefore   time.Duration
 	PprofAddr          string
+	BusyFetch          busyFetchConfig
+}
+
+// busyFetchConfig is how consultants' busy calendars are read.
+type busyFetchConfig struct {
+	Interval     time.Duration
+	Timeout      time.Duration
+	MaxBytes     int64
+	AllowPrivate bool // fetches may reach loopback and private addresses
 }
 
 // loadConfig reads the environment and reports every problem at once, each
@@ -179,6 +188,8 @@ func loadConfig(getenv func(string) string) (config, error) {
 		Window:     15 * time.Minute,
 	}
 
+	cfg.BusyFetch = loadBusyFetch(env, cfg.AppEnv, &problems)
+
 	if cfg.AppEnv == "production" {
 		problems = append(problems, cfg.productionProblems()...)
 	}
@@ -186,6 +197,38 @@ func loadConfig(getenv func(string) string) (config, error) {
 		return cfg, errors.New("configuration:\n  - " + strings.Join(problems, "\n  - "))
 	}
 	return cfg, nil
+}
+
+// loadBusyFetch reads the BUSY_FETCH_* settings. Private addresses are
+// refused by default in production and allowed elsewhere, so a laptop or
+// a test can serve a calendar from 127.0.0.1.
+func loadBusyFetch(env func(key, fallback string) string, appEnv string, problems *[]string) busyFetchConfig {
+	b := busyFetchConfig{
+		Interval: durationIn(env("BUSY_FETCH_INTERVAL", "10m"), "BUSY_FETCH_INTERVAL", time.Minute, 24*time.Hour, problems),
+		Timeout:  durationIn(env("BUSY_FETCH_TIMEOUT", "15s"), "BUSY_FETCH_TIMEOUT", time.Second, 2*time.Minute, problems),
+		MaxBytes: parseInt(env("BUSY_FETCH_MAX_BYTES", "5242880"), "BUSY_FETCH_MAX_BYTES", 64<<10, 50<<20, problems),
+	}
+	fallback := "allow"
+	if appEnv == "production" {
+		fallback = "deny"
+	}
+	switch v := env("BUSY_FETCH_PRIVATE", fallback); v {
+	case "allow", "deny":
+		b.AllowPrivate = v == "allow"
+	default:
+		*problems = append(*problems, fmt.Sprintf("BUSY_FETCH_PRIVATE=%q: use allow or deny", v))
+	}
+	return b
+}
+
+// durationIn reads a duration that must lie in [lo, hi].
+func durationIn(raw, key string, lo, hi time.Duration, problems *[]string) time.Duration {
+	d, err := time.ParseDuration(raw)
+	if err != nil || d < lo || d > hi {
+		*problems = append(*problems, fmt.Sprintf("%s=%q: use a Go duration from %s to %s", key, raw, lo, hi))
+		return lo
+	}
+	return d
 }
 
 // productionProblems is the deploy check: settings that are tolerable on a

@@ -31,6 +31,8 @@ const consultantUsage = `usage: consultd consultant <command> [flags]
   timeoff  --email E --from T --to T [--reason R] | --email E   add, or list, time off
            T is 2026-12-24, 2026-12-24T13:00 (consultant's local time) or RFC 3339
   feed-url --email E   issue a new private calendar feed URL and print it; the old one stops at once
+  busy-url --email E [--url U | --remove]   show, set (and read at once) or remove the
+           consultant's busy calendar (an ICS address such as Google's secret address)
 `
 
 func consultantCommand(ctx context.Context, cfg config, args []string, stdout io.Writer) error {
@@ -54,6 +56,8 @@ func consultantCommand(ctx context.Context, cfg config, args []string, stdout io
 		return consultantTimeOff(ctx, svc, args[1:], stdout)
 	case "feed-url":
 		return consultantFeedURL(ctx, cfg, db, args[1:], stdout)
+	case "busy-url":
+		return consultantBusyURL(ctx, cfg, db, svc, args[1:], stdout)
 	}
 	return fmt.Errorf("%w: unknown consultant command %q\n%s", errUsage, args[0], consultantUsage)
 }

@@ -20,6 +20,7 @@ import (
 
 	"consultd/content"
 	"consultd/handlers"
+	"consultd/internal/ical"
 	"consultd/services"
 )
 
@@ -98,6 +99,7 @@ type app struct {
 	users    *services.Users
 
 	rateLimits *services.RateLimits
+	busy       *services.BusyCalendars
 }
 
 // buildApp wires services into the HTTP layer.
@@ -135,6 +137,10 @@ func buildApp(cfg config, logger *slog.Logger, db *sqlx.DB) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
+	busy, err := newBusyCalendars(cfg, db, logger)
+	if err != nil {
+		return nil, err
+	}
 	handler, err := handlers.New(handlers.Config{
 		SiteName:           cfg.SiteName,
 		BaseURL:            cfg.BaseURL,
@@ -167,13 +173,14 @@ func buildApp(cfg config, logger *slog.Logger, db *sqlx.DB) (*app, error) {
 		Outbox:          services.NewOutbox(db, time.Now, mailer.Wake),
 		Feeds:           feeds,
 		RateLimits:      rateLimits,
+		Busy:            busy,
 		// Expired sessions are swept by the login-failure pruner's loop below.
 		SessionStore: postgresstore.NewWithCleanupInterval(db.DB, 0),
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &app{handler: handler, funnel: funnel, mailer: mailer, bookings: bookings, users: users, rateLimits: rateLimits}, nil
+	return &app{handler: handler, funnel: funnel, mailer: mailer, bookings: bookings, users: users, rateLimits: rateLimits, busy: busy}, nil
 }
 
 // loadAssessmentDefinition reads the embedded questionnaire.
@@ -220,6 +227,18 @@ func newFeeds(cfg config, db *sqlx.DB) (*services.Feeds, error) {
 	}, time.Now), nil
 }
 
+// newBusyCalendars reads consultants' own calendars within BUSY_FETCH_*,
+// a day past the booking horizon.
+func newBusyCalendars(cfg config, db *sqlx.DB, logger *slog.Logger) (*services.BusyCalendars, error) {
+	return services.NewBusyCalendars(db, services.BusyConfig{
+		Every: cfg.BusyFetch.Interval, HorizonDays: cfg.BookingHorizonDays, SecretKey: cfg.SecretKey, Logger: logger,
+		Fetch: ical.FetchConfig{
+			Timeout: cfg.BusyFetch.Timeout, MaxBytes: cfg.BusyFetch.MaxBytes, AllowPrivate: cfg.BusyFetch.AllowPrivate,
+			UserAgent: "consultd/" + buildVersion() + " (busy calendar; +" + cfg.BaseURL.String() + ")",
+		},
+	}, time.Now)
+}
+
 // newMailer delivers over SMTP_URL, or keeps mail as .eml files in MAIL_DIR.
 func newMailer(cfg config, db *sqlx.DB, logger *slog.Logger) (*services.Mailer, error) {
 	var transport services.MailTransport
@@ -258,6 +277,9 @@ func (a *app) startWorkers(ctx context.Context, logger *slog.Logger) <-chan stru
 		},
 		func() {
 			a.users.RunHousekeeping(ctx, 10*time.Minute, func(err error) { logger.Warn("sign-in housekeeping failed", "error", err) })
+		},
+		func() {
+			a.busy.Run(ctx, 30*time.Second, func(err error) { logger.Warn("reading busy calendars failed", "error", err) })
 		},
 	}
 	for _, loop := range loops {
