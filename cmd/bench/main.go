@@ -90,6 +90,9 @@ func run() error {
 	defer app.stop()
 	r.startToReady = app.ready
 
+	if os.Getenv("BENCH_ONLY") == "race" {
+		return raceOnly(dbURL, app, seed)
+	}
 	fmt.Println("bench: article against nginx")
 	if err := benchArticle(s, app, &r); err != nil {
 		return err
@@ -246,6 +249,23 @@ func seedDatabase(ctx context.Context, dbURL string) (seeded, error) {
 		out.raceStarts = append(out.raceStarts, day.Add(time.Duration(i)*30*time.Minute).Format(time.RFC3339))
 	}
 	return out, nil
+}
+
+// raceOnly runs the one-instance race a few times and prints each, for
+// working on the booking path (BENCH_ONLY=race); RESULTS.md is left alone.
+func raceOnly(dbURL string, app *process, seed seeded) error {
+	for i := 0; i < 3; i++ {
+		if err := resetRace(dbURL); err != nil {
+			return err
+		}
+		x, err := bookingRace(dbURL, []string{app.url}, seed.raceLeads[i%2*200:i%2*200+200], seed.raceStarts)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("race %d: %d booked, %d × 409, %d × 5xx, %d other, %d overlaps, p99 %s %s\n",
+			i+1, x.booked, x.conflicts, x.serverErrors, x.other, x.overlaps, ms(x.p99), x.firstServerError)
+	}
+	return nil
 }
 
 func resetRace(dbURL string) error {
@@ -521,6 +541,7 @@ func adminCookie(s settings, app *process) (string, error) {
 type raceResult struct {
 	clients, booked, conflicts, serverErrors, other, overlaps int
 	p99                                                       time.Duration
+	firstServerError                                          string // status and body of the first 5xx, to find its cause
 }
 
 // bookingRace sends one booking per lead, all at once, spread over the
@@ -554,6 +575,10 @@ func bookingRace(dbURL string, targets, leads, starts []string) (raceResult, err
 				res.conflicts++
 			case resp.StatusCode >= 500:
 				res.serverErrors++
+				if res.firstServerError == "" {
+					b, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+					res.firstServerError = resp.Status + " " + string(b)
+				}
 			default:
 				res.other++
 			}
@@ -636,6 +661,11 @@ func (r results) write(s settings) error {
 	b.WriteString("| What | Result | Baseline in the same run | Ratio | Target |\n|---|---|---|---|---|\n")
 	for _, row := range rows {
 		b.WriteString("| " + strings.Join(row, " | ") + " |\n")
+	}
+	for _, x := range []raceResult{r.race1, r.race2} {
+		if x.firstServerError != "" {
+			fmt.Fprintf(&b, "\nA booking answered %s\n", strings.TrimSpace(x.firstServerError))
+		}
 	}
 	if errs := r.article.errors + r.slots.errors + r.inbox.errors; errs > 0 || r.article.non2x+r.slots.non2x+r.inbox.non2x > 0 {
 		fmt.Fprintf(&b, "\nErrors under load: %d socket errors, %d non-2xx answers.\n", errs, r.article.non2x+r.slots.non2x+r.inbox.non2x)
