@@ -144,7 +144,7 @@ func (h *Handler) confirmBooking(c *gin.Context) {
 		return
 	}
 	tz := c.DefaultQuery("tz", inq.Timezone)
-	loc, err := time.LoadLocation(tz)
+	loc, err := services.LoadZone(tz)
 	if err != nil || !services.ZoneInRegion(inq.Region, tz) {
 		tz, loc = inq.Timezone, mustZone(inq.Timezone)
 	}
@@ -197,7 +197,7 @@ func pickerStart(from string, loc *time.Location) time.Time {
 }
 
 func mustZone(name string) *time.Location {
-	loc, err := time.LoadLocation(name)
+	loc, err := services.LoadZone(name)
 	if err != nil {
 		return time.UTC
 	}

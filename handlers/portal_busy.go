@@ -30,6 +30,7 @@ type busyBox struct {
 	Effect  string
 	Notes   string
 	Notice  string
+	Warn    bool // the notice reports a failed read
 	Message string
 	URL     string
 	Error   string
@@ -63,6 +64,7 @@ func (h *Handler) busyBox(c *gin.Context, form *busyForm) (busyBox, error) {
 	box.Saved, box.Hint, box.Health, box.Label = true, cal.URLHint, st.Health, busyHealthLabels[st.Health]
 	box.Summary, box.Effect, box.Notes = st.Summary, st.Effect, st.Notes
 	box.Notice = busyNotice(c.Query("done"), cal)
+	box.Warn = box.Notice != "" && cal.LastOutcome == "failed"
 	return box, nil
 }
 

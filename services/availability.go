@@ -214,7 +214,7 @@ func (a *Availability) schedules(ctx context.Context, team, region string, from,
 	ids := make([]string, 0, len(people))
 	out := make([]schedule, len(people))
 	for i, p := range people {
-		loc, err := time.LoadLocation(p.Timezone)
+		loc, err := LoadZone(p.Timezone)
 		if err != nil {
 			return nil, fmt.Errorf("consultant %s zone %q: %w", p.ID, p.Timezone, err)
 		}

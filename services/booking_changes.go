@@ -145,23 +145,22 @@ func preferFirst(ids []string, first string) []string {
 
 func moveToFirstFree(ctx context.Context, tx *sqlx.Tx, bookingID string, consultants []string, start time.Time, buffer time.Duration, now time.Time) error {
 	for _, cid := range consultants {
-		if _, err := tx.ExecContext(ctx, `SAVEPOINT try_move`); err != nil {
-			return fmt.Errorf("savepoint: %w", err)
-		}
-		_, err := tx.ExecContext(ctx, `
+		made, err := writeUnlessTaken(ctx, tx, func() error {
+			if err := lockConsultantStart(ctx, tx, cid, start); err != nil {
+				return err
+			}
+			_, err := tx.ExecContext(ctx, `
 			UPDATE bookings SET consultant_id = $2, starts_at = $3, ends_at = $4, blocked = tstzrange($3, $5, '[)'),
 				sequence = sequence + 1, reschedules = reschedules + 1, updated_at = $6
 			WHERE id = $1`, bookingID, cid, start, start.Add(SlotLength), start.Add(SlotLength+buffer), now)
-		if isExclusionViolation(err) {
-			if _, err := tx.ExecContext(ctx, `ROLLBACK TO SAVEPOINT try_move`); err != nil {
-				return fmt.Errorf("rollback to savepoint: %w", err)
-			}
-			continue
-		}
+			return err
+		})
 		if err != nil {
 			return fmt.Errorf("move booking: %w", err)
 		}
-		return nil
+		if made {
+			return nil
+		}
 	}
 	return errNoConsultantLeft
 }

@@ -3,18 +3,17 @@ package services
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/jmoiron/sqlx"
 )
 
 // inviteDetails describes bk for the invite builders.
 func (b *Bookings) inviteDetails(bk Booking, token, method string) (InviteDetails, error) {
-	prospectTZ, err := time.LoadLocation(bk.Timezone)
+	prospectTZ, err := LoadZone(bk.Timezone)
 	if err != nil {
 		return InviteDetails{}, fmt.Errorf("prospect zone: %w", err)
 	}
-	consultantTZ, err := time.LoadLocation(bk.ConsultantTZ)
+	consultantTZ, err := LoadZone(bk.ConsultantTZ)
 	if err != nil {
 		return InviteDetails{}, fmt.Errorf("consultant zone: %w", err)
 	}

@@ -63,7 +63,7 @@ func (b *Bookings) releaseAfterCheckoutFailure(ctx context.Context, bookingID st
 }
 
 func mustLoadZone(name string) *time.Location {
-	loc, err := time.LoadLocation(name)
+	loc, err := LoadZone(name)
 	if err != nil {
 		return time.UTC
 	}
@@ -191,18 +191,15 @@ func (b *Bookings) retakeSlot(ctx context.Context, tx *sqlx.Tx, bk Booking) (boo
 	if bk.Status != StatusExpired || !b.now().Before(bk.Start) {
 		return false, nil
 	}
-	if _, err := tx.ExecContext(ctx, `SAVEPOINT retake`); err != nil {
-		return false, fmt.Errorf("savepoint: %w", err)
-	}
-	_, err := tx.ExecContext(ctx, `UPDATE bookings SET status = 'confirmed', hold_expires_at = NULL, updated_at = now() WHERE id = $1`, bk.ID)
-	if isExclusionViolation(err) {
-		if _, err := tx.ExecContext(ctx, `ROLLBACK TO SAVEPOINT retake`); err != nil {
-			return false, fmt.Errorf("rollback to savepoint: %w", err)
-		}
-		return false, nil
-	}
+	made, err := writeUnlessTaken(ctx, tx, func() error {
+		_, err := tx.ExecContext(ctx, `UPDATE bookings SET status = 'confirmed', hold_expires_at = NULL, updated_at = now() WHERE id = $1`, bk.ID)
+		return err
+	})
 	if err != nil {
 		return false, fmt.Errorf("retake slot: %w", err)
+	}
+	if !made {
+		return false, nil
 	}
 	var others int
 	err = tx.GetContext(ctx, &others, `SELECT count(*) FROM bookings WHERE lead_id = $1 AND id <> $2 AND `+liveBookingSQL+` AND ends_at > $3`,

@@ -130,22 +130,18 @@ func (b *Bookings) reassignBooking(ctx context.Context, tx *sqlx.Tx, bookingID s
 // constraint lets have it, at the same time.
 func giveToFirstFree(ctx context.Context, tx *sqlx.Tx, bookingID string, consultants []string, team string, now time.Time) error {
 	for _, cid := range consultants {
-		if _, err := tx.ExecContext(ctx, `SAVEPOINT try_reassign`); err != nil {
-			return fmt.Errorf("savepoint: %w", err)
-		}
-		_, err := tx.ExecContext(ctx, `
+		made, err := writeUnlessTaken(ctx, tx, func() error {
+			_, err := tx.ExecContext(ctx, `
 			UPDATE bookings SET consultant_id = $2, team = $3, sequence = sequence + 1, updated_at = $4 WHERE id = $1`,
-			bookingID, cid, team, now)
-		if isExclusionViolation(err) {
-			if _, err := tx.ExecContext(ctx, `ROLLBACK TO SAVEPOINT try_reassign`); err != nil {
-				return fmt.Errorf("rollback to savepoint: %w", err)
-			}
-			continue
-		}
+				bookingID, cid, team, now)
+			return err
+		})
 		if err != nil {
 			return fmt.Errorf("reassign booking: %w", err)
 		}
-		return nil
+		if made {
+			return nil
+		}
 	}
 	return errNoConsultantLeft
 }

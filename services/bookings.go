@@ -358,32 +358,30 @@ type newBookingRow struct {
 // exclusion violation means someone else took that consultant's time.
 func insertFirstFree(ctx context.Context, tx *sqlx.Tx, consultants []string, row newBookingRow) (string, error) {
 	for _, cid := range consultants {
-		if _, err := tx.ExecContext(ctx, `SAVEPOINT try_consultant`); err != nil {
-			return "", fmt.Errorf("savepoint: %w", err)
-		}
 		var id string
-		err := tx.QueryRowxContext(ctx, `
+		made, err := writeUnlessTaken(ctx, tx, func() error {
+			if err := lockConsultantStart(ctx, tx, cid, row.Start); err != nil {
+				return err
+			}
+			return tx.QueryRowxContext(ctx, `
 			INSERT INTO bookings (lead_id, inquiry_id, team, region, consultant_id, status, starts_at, ends_at, blocked, timezone, uid,
 				manage_token_hash, manage_token_sealed, created_at, updated_at,
 				session_type_id, amount_cents, currency, payment_status, hold_expires_at)
 			VALUES ($1, $2, $3, $4, $5, $14, $6, $7, tstzrange($6, $8, '[)'), $9, gen_random_uuid()::text || '@' || $10, $11, $12, $13, $13,
 				$15, $16, $17, CASE WHEN $16 > 0 THEN 'pending' ELSE 'none' END, $18)
 			RETURNING id`,
-			row.Inquiry.LeadID, row.Inquiry.ID, row.Inquiry.Team, row.Inquiry.Region, cid,
-			row.Start, row.Start.Add(SlotLength), row.Start.Add(SlotLength+row.Buffer),
-			row.Timezone, row.UIDDomain, row.TokenHash, row.TokenSealed, row.Now,
-			row.Status, row.SessionTypeID, row.AmountCents, row.Currency, row.HoldExpiresAt,
-		).Scan(&id)
-		if isExclusionViolation(err) {
-			if _, err := tx.ExecContext(ctx, `ROLLBACK TO SAVEPOINT try_consultant`); err != nil {
-				return "", fmt.Errorf("rollback to savepoint: %w", err)
-			}
-			continue
-		}
+				row.Inquiry.LeadID, row.Inquiry.ID, row.Inquiry.Team, row.Inquiry.Region, cid,
+				row.Start, row.Start.Add(SlotLength), row.Start.Add(SlotLength+row.Buffer),
+				row.Timezone, row.UIDDomain, row.TokenHash, row.TokenSealed, row.Now,
+				row.Status, row.SessionTypeID, row.AmountCents, row.Currency, row.HoldExpiresAt,
+			).Scan(&id)
+		})
 		if err != nil {
 			return "", fmt.Errorf("insert booking: %w", err)
 		}
-		return id, nil
+		if made {
+			return id, nil
+		}
 	}
 	return "", errNoConsultantLeft
 }

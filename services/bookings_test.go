@@ -351,3 +351,64 @@ func TestNoChangesOnceTheMeetingStarted(t *testing.T) {
 		t.Fatalf("bad token: %v", err)
 	}
 }
+
+// Two writers that take conflicting times at once can each wait for the
+// other's row. PostgreSQL breaks the cycle with a deadlock error, which
+// must end as the loser's "slot taken", never as an internal error.
+func TestBookingCaughtInAConstraintDeadlockEndsAsSlotTaken(t *testing.T) {
+	f := newBookingFixture(t, 0)
+	c := f.mustConsultant(t, "ana@consult.example.com", "django", "America/Toronto", "mon-fri 09:00-17:00")
+	other, prospect := f.mustLead(t, "other@acme.example.com", "django"), f.mustLead(t, "pat@acme.example.com", "django")
+	ctx := context.Background()
+	rival, err := f.db.BeginTxx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rival.Rollback()
+	insert := func(start time.Time) error {
+		_, err := rival.Exec(`
+			INSERT INTO bookings (lead_id, inquiry_id, team, region, consultant_id, status, starts_at, ends_at, blocked, timezone, uid, manage_token_hash, manage_token_sealed)
+			VALUES ($1, $2, 'django', 'canada', $3, 'confirmed', $4, $5, tstzrange($4, $5, '[)'), 'America/Toronto', gen_random_uuid()::text, sha256(gen_random_uuid()::text::bytea), '\x00')`,
+			other.LeadID, other.ID, c.ID, start, start.Add(30*time.Minute))
+		return err
+	}
+	// The rival holds 09:40-10:10, uncommitted; the prospect's 10:00 waits for it.
+	if err := insert(f.at(8, 9, 40)); err != nil {
+		t.Fatal(err)
+	}
+	booked := make(chan error, 1)
+	go func() {
+		_, _, err := f.bookings.Book(ctx, services.NewBooking{InquiryID: prospect.ID, Start: f.at(8, 10, 0)})
+		booked <- err
+	}()
+	waitForLockWait(t, f.db)
+	// Now the rival takes 10:20-10:50, which meets the prospect's pending
+	// row: each waits for the other until PostgreSQL ends one wait.
+	if err := insert(f.at(8, 10, 20)); err != nil {
+		t.Fatalf("the rival's second row: %v", err)
+	}
+	if err := rival.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	var taken *services.SlotTaken
+	if err := <-booked; !errors.As(err, &taken) {
+		t.Fatalf("booking caught in the deadlock = %v, want SlotTaken", err)
+	}
+}
+
+// waitForLockWait returns once some session of the database waits for a
+// lock (a transaction id, here).
+func waitForLockWait(t *testing.T, db *sqlx.DB) {
+	t.Helper()
+	for i := 0; i < 500; i++ {
+		var waiting int
+		if err := db.Get(&waiting, `SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`); err != nil {
+			t.Fatal(err)
+		}
+		if waiting > 0 {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatal("no session started waiting for a lock")
+}

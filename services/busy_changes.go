@@ -1,6 +1,7 @@
 package services
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"errors"
@@ -10,17 +11,24 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+
+	"consultd/internal/ical"
 )
 
 // errReadMomentsAgo refuses a refresh right after another download.
-var errReadMomentsAgo = Conflict("This calendar was read moments ago. Wait a few seconds before refreshing it again.")
+var errReadMomentsAgo = Conflict("This calendar was read moments ago. Wait 20 seconds before refreshing it again.")
 
 // SaveFor sets a consultant's calendar address and reads it at once. The
 // same address again keeps what was read from it; a new one starts afresh,
-// its predecessor's busy blocks gone with it.
+// its predecessor's busy blocks gone with it. A new address that replaces
+// a calendar read successfully must read first: a mistyped address would
+// otherwise drop busy times that still hold, and let prospects book them.
 func (b *BusyCalendars) SaveFor(ctx context.Context, consultantID, rawURL string) (BusyCalendar, error) {
 	address, hint, err := b.checkURL(rawURL)
 	if err != nil {
+		return BusyCalendar{}, err
+	}
+	if err := b.probeReplacement(ctx, consultantID, address); err != nil {
 		return BusyCalendar{}, err
 	}
 	var id int64
@@ -43,6 +51,59 @@ func (b *BusyCalendars) SaveFor(ctx context.Context, consultantID, rawURL string
 		return BusyCalendar{}, err
 	}
 	return getBusyCalendar(ctx, b.db, "b.id = $1", id)
+}
+
+// probeReplacement reads address when it would replace another address
+// whose calendar was read successfully, and refuses it if it does not read.
+func (b *BusyCalendars) probeReplacement(ctx context.Context, consultantID, address string) error {
+	cur, err := b.For(ctx, consultantID)
+	if errors.Is(err, ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if cur.LastSuccessAt == nil {
+		return nil
+	}
+	var sealed []byte
+	if err := b.db.GetContext(ctx, &sealed, `SELECT url_sealed FROM busy_calendars WHERE id = $1`, cur.ID); err != nil {
+		return fmt.Errorf("read busy calendar address: %w", err)
+	}
+	if prev, err := b.sealer.open(sealed); err == nil && prev == address {
+		return nil
+	}
+	if reason := b.readProblem(ctx, address, cur.Timezone); reason != "" {
+		return Invalid(map[string]string{"url": "This address could not be read (" + reason + "). Your current calendar is kept, and its busy times still block your slots."})
+	}
+	return nil
+}
+
+// readProblem downloads and parses address as a scheduled read would, and
+// returns the safe reason it fails, or "".
+func (b *BusyCalendars) readProblem(ctx context.Context, address, zone string) string {
+	res, err := b.fetcher.Fetch(ctx, ical.FetchRequest{URL: address})
+	var fetchErr *ical.FetchError
+	switch {
+	case errors.As(err, &fetchErr):
+		return fetchErr.Message
+	case err != nil:
+		return "the download failed"
+	}
+	loc, err := LoadZone(zone)
+	if err != nil {
+		loc = time.UTC
+	}
+	now := b.now()
+	_, err = ical.ParseBusy(bytes.NewReader(res.Body), ical.ParseOptions{From: now.Add(-24 * time.Hour), To: now.AddDate(0, 0, b.cfg.HorizonDays+1), Loc: loc})
+	var parseErr *ical.ParseError
+	switch {
+	case errors.As(err, &parseErr):
+		return parseErr.Message
+	case err != nil:
+		return "the calendar could not be read"
+	}
+	return ""
 }
 
 // store writes the address, sealed, with the consultant's row locked so two

@@ -122,7 +122,7 @@ func TestBusyCalendarAddresses(t *testing.T) {
 	if cal.URLHint != "https://"+host+"/…/basic.ics" || cal.LastOutcome != "failed" || cal.LastError != "the server's TLS certificate was not accepted" {
 		t.Fatalf("webcal address: %+v", cal)
 	}
-	if st := cal.Status(f.clock.Now(), f.busy.Every()); st.Summary != "Never read: the last attempt failed: the server's TLS certificate was not accepted." ||
+	if st := cal.Status(f.clock.Now(), f.busy.Every()); st.Summary != "Never read; the last attempt failed: the server's TLS certificate was not accepted." ||
 		st.Effect != "No busy times from this calendar block slots yet." {
 		t.Fatalf("status: %+v", st)
 	}

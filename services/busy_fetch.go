@@ -146,7 +146,7 @@ func (b *BusyCalendars) read(ctx context.Context, c busyClaim) (string, error) {
 	case res.NotModified:
 		return "unchanged", b.recordUnchanged(ctx, c, res)
 	}
-	loc, err := time.LoadLocation(c.Timezone)
+	loc, err := LoadZone(c.Timezone)
 	if err != nil {
 		return "", fmt.Errorf("consultant %s zone %q: %w", c.ConsultantID, c.Timezone, err)
 	}

@@ -41,7 +41,7 @@ func (c BusyCalendar) Status(now time.Time, every time.Duration) BusyStatus {
 		s.Health, s.Summary = BusyWaiting, "Not read yet."
 		s.Effect = "Its busy times block slots once it has been read."
 	case c.LastSuccessAt == nil:
-		s.Health, s.Summary = BusyFailing, "Never read: "+failed+"."
+		s.Health, s.Summary = BusyFailing, "Never read; "+failed+"."
 		s.Effect = "No busy times from this calendar block slots yet."
 	case c.Failures > 0:
 		s.Health = BusyFailing

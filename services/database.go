@@ -24,7 +24,10 @@ func OpenDB(databaseURL string) (*sqlx.DB, error) {
 		return nil, fmt.Errorf("open database: %w", err)
 	}
 	db.SetMaxOpenConns(20)
-	db.SetMaxIdleConns(10)
+	// As many idle as open: after a burst, closing half the pool means the
+	// next burst pays a new backend and a SCRAM handshake per connection.
+	// Idle ones still close after five minutes.
+	db.SetMaxIdleConns(20)
 	db.SetConnMaxIdleTime(5 * time.Minute)
 	db.SetConnMaxLifetime(time.Hour)
 	return db, nil

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"syscall"
+	"time"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
@@ -47,6 +48,58 @@ func translatePQ(err error, msg, context string) error {
 		}
 	}
 	return fmt.Errorf("%s: %w", context, err)
+}
+
+// writeUnlessTaken runs a write that the bookings exclusion constraint may
+// refuse, inside a savepoint, and reports whether it was made: false when
+// the time is taken, the savepoint undone so the transaction goes on.
+// Two writers that take conflicting times at the same moment can each find
+// the other's row and wait for it; PostgreSQL then ends one wait with a
+// deadlock error. That writer undoes its row and tries again, and now
+// waits for the other to finish, or meets its committed row.
+func writeUnlessTaken(ctx context.Context, tx *sqlx.Tx, write func() error) (bool, error) {
+	for attempt := 1; ; attempt++ {
+		if _, err := tx.ExecContext(ctx, `SAVEPOINT slot_write`); err != nil {
+			return false, fmt.Errorf("savepoint: %w", err)
+		}
+		err := write()
+		if err == nil {
+			return true, nil
+		}
+		retry := isDeadlock(err) && attempt < 5
+		if !isExclusionViolation(err) && !retry {
+			return false, err
+		}
+		if _, err := tx.ExecContext(ctx, `ROLLBACK TO SAVEPOINT slot_write`); err != nil {
+			return false, fmt.Errorf("rollback to savepoint: %w", err)
+		}
+		if !retry {
+			return false, nil
+		}
+	}
+}
+
+// lockConsultantStart queues writers of one consultant's start behind each
+// other until the first one's transaction ends. Without it, two bookings
+// of the same time insert their rows at once, each finds the other's and
+// waits for it, and PostgreSQL needs a second (deadlock_timeout) to notice
+// and break the cycle; with it, the second writer meets a committed row and
+// is refused at once. Take it inside writeUnlessTaken's savepoint: undoing
+// a refused write then lets the lock go too, so a writer moving on to the
+// next consultant never holds one it no longer needs (two such writers
+// would wait for each other). Writes whose ranges overlap from different
+// starts are rare; writeUnlessTaken's retry covers them.
+func lockConsultantStart(ctx context.Context, tx *sqlx.Tx, consultantID string, start time.Time) error {
+	_, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtext($1), $2)`, "booking:"+consultantID, int32(start.Unix()/60))
+	if err != nil {
+		return fmt.Errorf("lock consultant start: %w", err)
+	}
+	return nil
+}
+
+func isDeadlock(err error) bool {
+	var pqErr *pq.Error
+	return errors.As(err, &pqErr) && pqErr.Code == "40P01"
 }
 
 func isExclusionViolation(err error) bool {

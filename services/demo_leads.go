@@ -206,7 +206,7 @@ func demoFollowUp(ctx context.Context, d DemoLeadDeps, inq Inquiry, i int) error
 
 // demoBook books the inquiry's first open slot a few days out.
 func demoBook(ctx context.Context, d DemoLeadDeps, inq Inquiry, i int) error {
-	loc, err := time.LoadLocation(inq.Timezone)
+	loc, err := LoadZone(inq.Timezone)
 	if err != nil {
 		return fmt.Errorf("demo zone: %w", err)
 	}
@@ -232,7 +232,7 @@ func seedDemoFunnel(ctx context.Context, s *Leads, now time.Time) error {
 		SELECT d::date, stage, (mult * (1 + (extract(doy FROM d)::int % 4)))::bigint
 		FROM generate_series($1::date - 70, $1::date, interval '1 day') AS d,
 		     (VALUES ('article_viewed', 40), ('assessment_started', 9)) AS s(stage, mult)
-		ON CONFLICT (day, stage) DO UPDATE SET count = funnel_counts.count + EXCLUDED.count`, now.UTC().Format(time.DateOnly))
+		ON CONFLICT (day, stage, shard) DO UPDATE SET count = funnel_counts.count + EXCLUDED.count`, now.UTC().Format(time.DateOnly))
 	if err != nil {
 		return fmt.Errorf("demo funnel: %w", err)
 	}

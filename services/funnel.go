@@ -45,11 +45,12 @@ func NewFunnel(db *sqlx.DB, now func() time.Time, onCount func(stage string)) *F
 
 // Record adds one prospect reaching stage in the caller's transaction, so
 // the count exists exactly when the change it counts does, and no crash
-// can lose it.
+// can lose it. Each database session adds to a shard of its own, so
+// concurrent transactions never wait for each other's count.
 func (f *Funnel) Record(ctx context.Context, q sqlx.ExecerContext, stage string) error {
 	_, err := q.ExecContext(ctx, `
-		INSERT INTO funnel_counts (day, stage, count) VALUES ($1, $2, 1)
-		ON CONFLICT (day, stage) DO UPDATE SET count = funnel_counts.count + 1`, f.now().UTC().Format(time.DateOnly), stage)
+		INSERT INTO funnel_counts (day, stage, shard, count) VALUES ($1, $2, pg_backend_pid() % 64, 1)
+		ON CONFLICT (day, stage, shard) DO UPDATE SET count = funnel_counts.count + 1`, f.now().UTC().Format(time.DateOnly), stage)
 	if err != nil {
 		return fmt.Errorf("count %s: %w", stage, err)
 	}
@@ -85,7 +86,7 @@ func (f *Funnel) Flush(ctx context.Context) error {
 		for k, n := range batch {
 			_, err := tx.ExecContext(ctx, `
 				INSERT INTO funnel_counts (day, stage, count) VALUES ($1, $2, $3)
-				ON CONFLICT (day, stage) DO UPDATE SET count = funnel_counts.count + EXCLUDED.count`,
+				ON CONFLICT (day, stage, shard) DO UPDATE SET count = funnel_counts.count + EXCLUDED.count`,
 				k.day, k.stage, n)
 			if err != nil {
 				return fmt.Errorf("add funnel count: %w", err)

@@ -97,7 +97,7 @@ func (p *Portal) me(ctx context.Context, q sqlx.QueryerContext, lock bool) (Cons
 	if err != nil {
 		return Consultant{}, nil, fmt.Errorf("portal consultant: %w", err)
 	}
-	loc, err := time.LoadLocation(c.Timezone)
+	loc, err := LoadZone(c.Timezone)
 	if err != nil {
 		return Consultant{}, nil, fmt.Errorf("consultant %s zone %q: %w", c.ID, c.Timezone, err)
 	}

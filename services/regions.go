@@ -121,7 +121,7 @@ func loadZone(name string) (*time.Location, error) {
 	if name == "" || name == "Local" {
 		return nil, &Error{Code: CodeInvalid, Message: "Choose a time zone."}
 	}
-	loc, err := time.LoadLocation(name)
+	loc, err := LoadZone(name)
 	if err != nil {
 		return nil, &Error{Code: CodeInvalid, Message: "Unknown time zone " + name + "."}
 	}

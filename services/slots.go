@@ -61,7 +61,7 @@ func (b *Bookings) OpenSlotSet(ctx context.Context, r SlotRequest) (SlotSet, err
 	if len(fields) > 0 {
 		return SlotSet{}, Invalid(fields)
 	}
-	loc, _ := time.LoadLocation(r.Timezone)
+	loc, _ := LoadZone(r.Timezone)
 	from, msg := b.slotsFrom(r.From, loc)
 	if msg != "" {
 		return SlotSet{}, Invalid(map[string]string{"from": msg})

@@ -90,8 +90,15 @@ func run() error {
 	defer app.stop()
 	r.startToReady = app.ready
 
-	if os.Getenv("BENCH_ONLY") == "race" {
+	switch os.Getenv("BENCH_ONLY") {
+	case "race":
 		return raceOnly(dbURL, app, seed)
+	case "slots":
+		if err := benchSlots(s, app, seed, &r); err != nil {
+			return err
+		}
+		fmt.Printf("slots: %.0f req/s, p50 %s, p99 %s; /healthz %.0f req/s, p50 %s, p99 %s; peak RSS %d MB\n", r.slots.rps, ms(r.slots.p50), ms(r.slots.p99), r.healthz.rps, ms(r.healthz.p50), ms(r.healthz.p99), app.peakRSS()>>20)
+		return nil
 	}
 	fmt.Println("bench: article against nginx")
 	if err := benchArticle(s, app, &r); err != nil {
@@ -258,14 +265,67 @@ func raceOnly(dbURL string, app *process, seed seeded) error {
 		if err := resetRace(dbURL); err != nil {
 			return err
 		}
+		busy0, total0 := cpuTicks()
+		procs0 := cpuByProgram()
+		began := time.Now()
 		x, err := bookingRace(dbURL, []string{app.url}, seed.raceLeads[i%2*200:i%2*200+200], seed.raceStarts)
 		if err != nil {
 			return err
 		}
-		fmt.Printf("race %d: %d booked, %d × 409, %d × 5xx, %d other, %d overlaps, p99 %s %s\n",
-			i+1, x.booked, x.conflicts, x.serverErrors, x.other, x.overlaps, ms(x.p99), x.firstServerError)
+		busy1, total1 := cpuTicks()
+		procs1 := cpuByProgram()
+		for name, t := range procs1 {
+			if d := t - procs0[name]; d > 0 {
+				fmt.Printf("  %s: %d ms CPU\n", name, d*10)
+			}
+		}
+		fmt.Printf("race %d: %d booked, %d × 409, %d × 5xx, %d other, %d overlaps, p99 %s, machine busy %.0f%% over %s %s\n",
+			i+1, x.booked, x.conflicts, x.serverErrors, x.other, x.overlaps, ms(x.p99),
+			100*float64(busy1-busy0)/float64(max(1, total1-total0)), time.Since(began).Round(time.Millisecond), x.firstServerError)
 	}
 	return nil
+}
+
+// cpuTicks reads the machine's busy and total CPU time from /proc/stat.
+func cpuTicks() (busy, total int64) {
+	data, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0, 0
+	}
+	fields := strings.Fields(strings.SplitN(string(data), "\n", 2)[0])[1:]
+	for i, f := range fields {
+		n, _ := strconv.ParseInt(f, 10, 64)
+		total += n
+		if i != 3 && i != 4 { // idle, iowait
+			busy += n
+		}
+	}
+	return busy, total
+}
+
+// cpuByProgram sums user and system CPU ticks of live processes by name.
+func cpuByProgram() map[string]int64 {
+	out := map[string]int64{}
+	dirs, _ := filepath.Glob("/proc/[0-9]*/stat")
+	for _, d := range dirs {
+		data, err := os.ReadFile(d)
+		if err != nil {
+			continue
+		}
+		s := string(data)
+		open, close := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
+		if open < 0 || close < open {
+			continue
+		}
+		f := strings.Fields(s[close+2:])
+		if len(f) < 13 {
+			continue
+		}
+		u, _ := strconv.ParseInt(f[11], 10, 64)
+		st, _ := strconv.ParseInt(f[12], 10, 64)
+		out[s[open+1:close]] += u + st
+	}
+	return out
 }
 
 func resetRace(dbURL string) error {

@@ -18,7 +18,7 @@ func (s staffApp) busyAdminData(t *testing.T) int64 {
 		SELECT $1::date - w * 7 + d, stage, (40 + 13 * ((w * 7 + d) % 5)) * CASE stage WHEN 'article_viewed' THEN 6 ELSE 2 END
 		FROM generate_series(0, 11) w, generate_series(0, 6) d, unnest(ARRAY['article_viewed', 'assessment_started']) stage
 		WHERE $1::date - w * 7 + d <= now()::date
-		ON CONFLICT (day, stage) DO UPDATE SET count = funnel_counts.count + EXCLUDED.count`, monday.Format("2006-01-02"))
+		ON CONFLICT (day, stage, shard) DO UPDATE SET count = funnel_counts.count + EXCLUDED.count`, monday.Format("2006-01-02"))
 	s.exec(t, `INSERT INTO assessments (version, answers, team, confidence, score_django, score_nodejs, reasons, created_at)
 		SELECT 'v1', '{}', CASE WHEN n % 3 = 0 THEN 'nodejs' ELSE 'django' END, 0.6, 3, 2, '[]', $1::timestamptz - (n % 12) * interval '7 days' + interval '1 hour'
 		FROM generate_series(1, 230) n`, monday)

@@ -280,7 +280,7 @@ func TestBusyCalendarRefusedDownloads(t *testing.T) {
 	} {
 		feed := newCalendarFeed(t, tc.body)
 		page := s.saveBusyURL(t, owen, feed.URL+"/"+strings.ReplaceAll(name, " ", "-")+".ics")
-		for _, want := range []string{tc.want, "Never read: the last attempt failed", "No busy times from this calendar block slots yet."} {
+		for _, want := range []string{tc.want, "Never read; the last attempt failed", "No busy times from this calendar block slots yet."} {
 			if !strings.Contains(page, want) {
 				t.Errorf("%s: the portal lacks %q", name, want)
 			}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"strings"
@@ -214,5 +215,38 @@ func TestBrowserBusyCalendarFitsPhoneAndDesktop(t *testing.T) {
 		if overflow > 0 {
 			t.Errorf("/admin/calendars at %dpx is %dpx wider than the window", width, overflow)
 		}
+	}
+}
+
+// A mistyped new address must not drop busy times that still hold: it is
+// refused as typed, and the calendar read before stays in force.
+func TestBusyCalendarReplacementMustReadFirst(t *testing.T) {
+	s := newStaffApp(t, nil)
+	owen := s.owenWithSaturdays(t)
+	sat := nextSaturday(mustLoad(t, "America/Halifax"))
+	feed := newCalendarFeed(t, owenFeed(t, sat))
+	missing := httptest.NewServer(http.NotFoundHandler())
+	t.Cleanup(missing.Close)
+
+	s.saveBusyURL(t, owen, feed.URL+"/owen.ics")
+	before := strings.Join(s.slotStarts(t, sat), " ")
+	typo := missing.URL + "/owen-typo.ics"
+	resp, body := send(t, owen, "POST", s.URL+"/me/busy", url.Values{"url": {typo}}, nil)
+	if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, "Your current calendar is kept") || !strings.Contains(body, `value="`+typo+`"`) {
+		t.Fatalf("a replacement that does not read = %d\n%s", resp.StatusCode, body)
+	}
+	if after := strings.Join(s.slotStarts(t, sat), " "); after != before {
+		t.Fatalf("slots changed after a refused replacement:\n%s\n%s", before, after)
+	}
+	var hint string
+	s.db.Get(&hint, `SELECT url_hint FROM busy_calendars`)
+	if !strings.Contains(hint, "owen.ics") {
+		t.Fatalf("stored calendar = %q, want the first one", hint)
+	}
+	// A first address that does not read yet is saved, with a warning.
+	s.exec(t, `DELETE FROM busy_calendars`)
+	send(t, owen, "POST", s.URL+"/me/busy", url.Values{"url": {typo}}, nil)
+	if _, page := send(t, owen, "GET", s.URL+"/me?done=busy-saved", nil, nil); !strings.Contains(page, `banner banner-warn" role="status">Saved, but the calendar could not be read`) {
+		t.Fatal("a first address that fails is not reported as a warning")
 	}
 }
