@@ -175,17 +175,32 @@ func securityHeaders(https bool) gin.HandlerFunc {
 
 // setSecurityHeaders sets the headers every response carries, with csp.
 func setSecurityHeaders(h http.Header, https bool, csp string) {
-	h.Set("Content-Security-Policy", csp)
-	h.Set("X-Frame-Options", "DENY")
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Referrer-Policy", "strict-origin-when-cross-origin")
-	h.Set("Cross-Origin-Opener-Policy", "same-origin")
-	h.Set("Cross-Origin-Resource-Policy", "same-origin")
-	h.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()")
+	h["Content-Security-Policy"] = []string{csp}
+	fixed := fixedSecurityHeaders
 	if https {
-		h.Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+		fixed = securityHeadersHTTPS
+	}
+	for k, v := range fixed {
+		h[k] = v // shared slices: net/http only reads them
 	}
 }
+
+// fixedSecurityHeaders are the fixed ones, keys canonical, values ready.
+var (
+	fixedSecurityHeaders = http.Header{
+		"X-Frame-Options":              {"DENY"},
+		"X-Content-Type-Options":       {"nosniff"},
+		"Referrer-Policy":              {"strict-origin-when-cross-origin"},
+		"Cross-Origin-Opener-Policy":   {"same-origin"},
+		"Cross-Origin-Resource-Policy": {"same-origin"},
+		"Permissions-Policy":           {"camera=(), microphone=(), geolocation=(), payment=()"},
+	}
+	securityHeadersHTTPS = func() http.Header {
+		h := fixedSecurityHeaders.Clone()
+		h["Strict-Transport-Security"] = []string{"max-age=63072000; includeSubDomains"}
+		return h
+	}()
+)
 
 // contentSecurityPolicy is the CSP with scripts from this site only, plus
 // inline ones carrying nonce when there is one.

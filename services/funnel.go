@@ -35,6 +35,10 @@ type Funnel struct {
 	mu      sync.Mutex
 	pending map[funnelKey]int64
 	onCount func(stage string)
+	// The UTC day of the last view, kept formatted: Count runs on every
+	// landing page request.
+	lastDay     int64
+	lastDayText string
 }
 
 // NewFunnel returns a funnel counter; onCount (optional) mirrors each count,
@@ -63,9 +67,13 @@ func (f *Funnel) Record(ctx context.Context, q sqlx.ExecerContext, stage string)
 // Count records one page view in memory; views are added to the database
 // in batches (Run), since a write per view would cost more than the view.
 func (f *Funnel) Count(stage string) {
-	key := funnelKey{day: f.now().UTC().Format(time.DateOnly), stage: stage}
+	now := f.now().UTC()
+	day := now.Unix() / 86400
 	f.mu.Lock()
-	f.pending[key]++
+	if day != f.lastDay || f.lastDayText == "" {
+		f.lastDay, f.lastDayText = day, now.Format(time.DateOnly)
+	}
+	f.pending[funnelKey{day: f.lastDayText, stage: stage}]++
 	f.mu.Unlock()
 	if f.onCount != nil {
 		f.onCount(stage)

@@ -93,6 +93,12 @@ func run() error {
 	switch os.Getenv("BENCH_ONLY") {
 	case "race":
 		return raceOnly(dbURL, app, seed)
+	case "article":
+		if err := benchArticle(s, app, &r); err != nil {
+			return err
+		}
+		fmt.Printf("article: %.0f req/s, p50 %s, p99 %s; nginx %.0f req/s, p50 %s, p99 %s; peak RSS %d MB\n", r.article.rps, ms(r.article.p50), ms(r.article.p99), r.nginx.rps, ms(r.nginx.p50), ms(r.nginx.p99), app.peakRSS()>>20)
+		return nil
 	case "slots":
 		if err := benchSlots(s, app, seed, &r); err != nil {
 			return err
@@ -282,6 +288,7 @@ func raceOnly(dbURL string, app *process, seed seeded) error {
 		fmt.Printf("race %d: %d booked, %d × 409, %d × 5xx, %d other, %d overlaps, p99 %s, machine busy %.0f%% over %s %s\n",
 			i+1, x.booked, x.conflicts, x.serverErrors, x.other, x.overlaps, ms(x.p99),
 			100*float64(busy1-busy0)/float64(max(1, total1-total0)), time.Since(began).Round(time.Millisecond), x.firstServerError)
+		fmt.Printf("  peak RSS so far %d MB\n", app.peakRSS()>>20)
 	}
 	return nil
 }

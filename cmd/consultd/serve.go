@@ -8,6 +8,8 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"os"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -50,6 +52,7 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, onListen func(n
 	if cfg.PprofAddr != "" {
 		go servePprof(cfg.PprofAddr, logger)
 	}
+	softMemoryLimit(logger)
 	srv := &http.Server{
 		Addr:              cfg.Addr,
 		Handler:           app.handler,
@@ -295,6 +298,20 @@ func (a *app) startWorkers(ctx context.Context, logger *slog.Logger) <-chan stru
 		close(done)
 	}()
 	return done
+}
+
+// defaultMemoryLimit is the heap size past which the collector works
+// harder instead of letting the heap grow (GOGC alone doubles it after each
+// collection, and a burst of bookings would leave the process twice its
+// working size). GOMEMLIMIT, read by the Go runtime, overrides it.
+const defaultMemoryLimit = 40 << 20
+
+func softMemoryLimit(logger *slog.Logger) {
+	if os.Getenv("GOMEMLIMIT") != "" {
+		return
+	}
+	debug.SetMemoryLimit(defaultMemoryLimit)
+	logger.Debug("soft memory limit", "bytes", defaultMemoryLimit)
 }
 
 // servePprof exposes Go's profiles on a loopback address, for measuring
