@@ -713,7 +713,7 @@ func (r results) write(s settings) error {
 			fmt.Sprintf("%.2f", articleRatio), "≥ 0.6 × nginx: " + verdict(articleRatio >= 0.6)},
 		{"Slots API, 14 days, a team of 20",
 			fmt.Sprintf("%.0f req/s, p50 %s, p99 %s", r.slots.rps, ms(r.slots.p50), ms(r.slots.p99)),
-			fmt.Sprintf("`/healthz`: %.0f req/s", r.healthz.rps),
+			fmt.Sprintf("`/healthz`: %.0f req/s, p50 %s, p99 %s", r.healthz.rps, ms(r.healthz.p50), ms(r.healthz.p99)),
 			fmt.Sprintf("%.2f", slotsRatio), "≥ 0.3 × `/healthz`, p99 ≤ 10 ms: " + verdict(slotsRatio >= 0.3 && r.slots.p99 <= 10*time.Millisecond)},
 		{"Booking race, 50 starts, one consultant, one instance", race(r.race1), "", "", "50 booked, rest 409, no overlap, p99 ≤ 100 ms: " + verdict(raceOK(r.race1) && r.race1.p99 <= 100*time.Millisecond)},
 		{"Booking race, two instances behind nginx", race(r.race2), "", "", "same correctness: " + verdict(raceOK(r.race2))},
