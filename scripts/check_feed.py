@@ -15,10 +15,9 @@ summary, url and transparency.
 Exit status: 0 valid, 1 invalid (the reasons go to stderr), 2 libical's
 bindings are missing (run `make test`, which runs scripts/test-deps.sh).
 """
-import json
 import sys
 
-from check_ics import errors_in, load_icalglib, prop_value
+from check_ics import errors_in, prop_value, run
 
 REQUIRED = ("UID", "DTSTAMP", "DTSTART", "DTEND", "SEQUENCE", "STATUS")
 FORBIDDEN = ("ATTENDEE", "ORGANIZER")
@@ -115,20 +114,7 @@ def summarize(ical, cal, events):
 
 
 def main(argv):
-    if len(argv) != 2:
-        print("usage: check_feed.py FILE", file=sys.stderr)
-        return 1
-    ical = load_icalglib()
-    with open(argv[1], encoding="utf-8", newline="") as f:
-        text = f.read()
-    summary, problems = check(ical, text)
-    if problems:
-        print(f"check_feed: {argv[1]} is not a valid feed:", file=sys.stderr)
-        for p in problems:
-            print(f"  {p}", file=sys.stderr)
-        return 1
-    print(json.dumps(summary))
-    return 0
+    return run(argv, check, "check_feed", "feed")
 
 
 if __name__ == "__main__":

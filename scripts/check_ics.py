@@ -100,21 +100,27 @@ def summarize(ical, cal):
     }
 
 
-def main(argv):
+def run(argv, check, name, what):
+    """Checks the file named in argv with check(ical, text) and reports as
+    the tool called name, for which an invalid file "is not a valid what"."""
     if len(argv) != 2:
-        print("usage: check_ics.py FILE", file=sys.stderr)
+        print(f"usage: {name}.py FILE", file=sys.stderr)
         return 1
     ical = load_icalglib()
     with open(argv[1], encoding="utf-8", newline="") as f:
         text = f.read()
     summary, problems = check(ical, text)
     if problems:
-        print(f"check_ics: {argv[1]} is not a valid iTIP message:", file=sys.stderr)
+        print(f"{name}: {argv[1]} is not a valid {what}:", file=sys.stderr)
         for p in problems:
             print(f"  {p}", file=sys.stderr)
         return 1
     print(json.dumps(summary))
     return 0
+
+
+def main(argv):
+    return run(argv, check, "check_ics", "iTIP message")
 
 
 if __name__ == "__main__":
