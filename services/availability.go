@@ -201,7 +201,7 @@ func (a *Availability) schedules(ctx context.Context, team, region string, from,
 		ID       string `db:"id"`
 		Timezone string `db:"timezone"`
 	}
-	err := a.db.SelectContext(ctx, &people, `
+	err := selectPrepared(ctx, a.db, &people, `
 		SELECT id, timezone FROM consultants
 		WHERE active AND team = $1 AND $2 = ANY (regions) ORDER BY email`, team, region)
 	if err != nil {
@@ -236,7 +236,7 @@ func (a *Availability) loadHours(ctx context.Context, ids []string, byID map[str
 		ConsultantID string `db:"consultant_id"`
 		HoursRange
 	}
-	err := a.db.SelectContext(ctx, &rows, `
+	err := selectPrepared(ctx, a.db, &rows, `
 		SELECT consultant_id, weekday, start_minute, end_minute FROM consultant_hours
 		WHERE consultant_id = ANY ($1)`, pq.StringArray(ids))
 	if err != nil {
@@ -257,7 +257,7 @@ func (a *Availability) loadBusy(ctx context.Context, ids []string, from, to time
 		End          time.Time `db:"end"`
 	}
 	pad := a.rules.Buffer
-	err := a.db.SelectContext(ctx, &rows, `
+	err := selectPrepared(ctx, a.db, &rows, `
 		SELECT consultant_id, lower(blocked) AS start, upper(blocked) AS end FROM bookings
 		WHERE consultant_id = ANY ($1) AND blocked && tstzrange($2, $3)
 		  AND `+liveBookingSQL+` AND id::text <> $4

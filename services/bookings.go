@@ -456,7 +456,7 @@ func selectBookings(ctx context.Context, q sqlx.QueryerContext, where string, ar
 // getBooking reads one booking with its consultant and lead.
 func getBooking(ctx context.Context, q sqlx.QueryerContext, where string, args ...any) (Booking, error) {
 	var row bookingRow
-	err := sqlx.GetContext(ctx, q, &row, bookingSelect+" WHERE "+where, args...)
+	err := getPrepared(ctx, q, &row, bookingSelect+" WHERE "+where, args...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Booking{}, ErrNotFound
 	}

@@ -72,7 +72,7 @@ func readInquiry(ctx context.Context, q sqlx.QueryerContext, id, and string) (In
 		return Inquiry{}, ErrNotFound
 	}
 	var inq Inquiry
-	err := sqlx.GetContext(ctx, q, &inq, `SELECT `+inquiryColumns+` FROM inquiries WHERE id = $1 `+and, id)
+	err := getPrepared(ctx, q, &inq, `SELECT `+inquiryColumns+` FROM inquiries WHERE id = $1 `+and, id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Inquiry{}, ErrNotFound
 	}

@@ -38,6 +38,12 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, onListen func(n
 	if err := migrateUp(ctx, db, logger); err != nil {
 		return err
 	}
+	preparedPool, err := services.OpenPreparedPool(cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	defer preparedPool.Close()
+	services.UsePreparedPool(db, preparedPool)
 
 	app, err := buildApp(cfg, logger, db)
 	if err != nil {

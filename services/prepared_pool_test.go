@@ -1,0 +1,42 @@
+package services_test
+
+import (
+	"context"
+	"testing"
+
+	"consultd/internal/pgtest"
+	"consultd/services"
+)
+
+// The prepared pool's sessions keep generic plans; the main pool's keep
+// PostgreSQL's own choice, and a prepared read on the main pool runs there.
+func TestPreparedReadsRunOnTheGenericPlanPool(t *testing.T) {
+	_, url := pgtest.NewDBWithURL(t)
+	db, err := services.OpenDB(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	pool, err := services.OpenPreparedPool(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	ctx := context.Background()
+	var mode string
+	if err := services.GetPrepared(ctx, db, &mode, `SELECT current_setting('plan_cache_mode')`); err != nil || mode != "auto" {
+		t.Fatalf("prepared read without a pool: %q, %v; want auto", mode, err)
+	}
+	other, err := services.OpenDB(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	services.UsePreparedPool(other, pool)
+	if err := services.GetPrepared(ctx, other, &mode, `SELECT current_setting('plan_cache_mode')`); err != nil || mode != "force_generic_plan" {
+		t.Fatalf("prepared read with the pool: %q, %v; want force_generic_plan", mode, err)
+	}
+	if err := other.Get(&mode, `SELECT current_setting('plan_cache_mode')`); err != nil || mode != "auto" {
+		t.Fatalf("main pool: %q, %v; want auto", mode, err)
+	}
+}
