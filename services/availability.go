@@ -117,21 +117,33 @@ func (a *Availability) startsIn(ctx context.Context, q SlotQuery, from, to time.
 	if !from.Before(to) {
 		return nil, 0, nil
 	}
-	cacheable := q.exclude == "" && a.cache != nil
-	var version int64
-	key := slotKey{team: q.Team, region: q.Region, from: from.Unix(), to: to.Unix()}
-	if cacheable {
-		var err error
-		if version, err = a.scheduleVersion(ctx); err != nil {
-			return nil, 0, err
-		}
-		if starts, ok := a.cache.get(version, key); ok {
-			return starts, version, nil
-		}
+	if q.exclude != "" || a.cache == nil {
+		starts, err := a.computeStarts(ctx, q, from, to)
+		return starts, 0, err
 	}
-	schedules, err := a.schedules(ctx, q.Team, q.Region, from, to, q.exclude)
+	version, err := a.scheduleVersion(ctx)
 	if err != nil {
 		return nil, 0, err
+	}
+	key := slotKey{team: q.Team, region: q.Region, from: from.Unix(), to: to.Unix()}
+	if starts, ok := a.cache.get(version, key); ok {
+		return starts, version, nil
+	}
+	starts, err := a.cache.compute(ctx, version, key, func() ([]time.Time, error) {
+		// Shared with other requests, so it must not end with the first
+		// one's request.
+		shared, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		return a.computeStarts(shared, q, from, to)
+	})
+	return starts, version, err
+}
+
+// computeStarts reads the schedules and lists the free starts in [from, to).
+func (a *Availability) computeStarts(ctx context.Context, q SlotQuery, from, to time.Time) ([]time.Time, error) {
+	schedules, err := a.schedules(ctx, q.Team, q.Region, from, to, q.exclude)
+	if err != nil {
+		return nil, err
 	}
 	seen := map[int64]bool{}
 	var starts []time.Time
@@ -144,10 +156,7 @@ func (a *Availability) startsIn(ctx context.Context, q SlotQuery, from, to time.
 		}
 	}
 	sort.Slice(starts, func(i, j int) bool { return starts[i].Before(starts[j]) })
-	if cacheable {
-		a.cache.put(version, key, starts)
-	}
-	return starts, version, nil
+	return starts, nil
 }
 
 // dayWindow is the query's days in the prospect's zone.

@@ -128,4 +128,27 @@ func TestSlotCacheFollowsEveryCommittedChange(t *testing.T) {
 	if before != after || left != 0 || before == 0 {
 		t.Fatalf("version %d before pruning, %d after, %d rows left", before, after, left)
 	}
+	// Pruning with nothing to fold writes nothing (it runs every second).
+	var rowVersion, rowVersionAfter string
+	f.db.Get(&rowVersion, `SELECT xmin::text FROM schedule_versions`)
+	if err := avail.PruneScheduleChanges(ctx); err != nil {
+		t.Fatal(err)
+	}
+	f.db.Get(&rowVersionAfter, `SELECT xmin::text FROM schedule_versions`)
+	if rowVersion != rowVersionAfter {
+		t.Fatalf("an empty prune rewrote the version row (xmin %s, then %s)", rowVersion, rowVersionAfter)
+	}
+	// Rows of any age are folded: the table stays near empty.
+	f.db.MustExec(`UPDATE consultant_hours SET end_minute = 660 WHERE consultant_id = $1`, ana.ID)
+	if err := avail.PruneScheduleChanges(ctx); err != nil {
+		t.Fatal(err)
+	}
+	f.db.Get(&left, `SELECT count(*) FROM schedule_changes`)
+	f.db.Get(&after, version)
+	if left != 0 || after != before+1 {
+		t.Fatalf("after a fresh change and a prune: %d rows left, version %d (was %d)", left, after, before)
+	}
+	if got := starts(); got != "09:00 09:30 10:30" {
+		t.Fatalf("after hours changed and the change was pruned: %s", got)
+	}
 }

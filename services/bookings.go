@@ -126,6 +126,7 @@ type Bookings struct {
 	now    func() time.Time
 	pay    PaymentsConfig
 	stripe *stripeGateway // nil: paid session types cannot be booked
+	gate   startGate
 }
 
 // NewBookings returns the booking service.
@@ -186,6 +187,11 @@ func (b *Bookings) Book(ctx context.Context, in NewBooking) (Booking, string, er
 	if cents > 0 && b.stripe == nil {
 		return Booking{}, "", Invalid(map[string]string{"type": "Paid sessions cannot be booked online right now; choose the free consultation."})
 	}
+	leave, err := b.gate.enter(ctx, inq.Team, inq.Region, in.Start)
+	if err != nil {
+		return Booking{}, "", err
+	}
+	defer leave()
 	free, err := b.freeConsultants(ctx, inq.Team, inq.Region, in.Start, "")
 	if err != nil {
 		return Booking{}, "", err

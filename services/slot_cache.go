@@ -17,6 +17,21 @@ type slotCache struct {
 	version  int64
 	entries  map[slotKey][]time.Time
 	versions versionReader
+	// computing holds the computations under way, so that a crowd asking
+	// for the same slots right after a change (every booking is one)
+	// waits for one computation instead of each running its own.
+	computing map[computingKey]*slotComputation
+}
+
+type computingKey struct {
+	version int64
+	slotKey
+}
+
+type slotComputation struct {
+	done   chan struct{}
+	starts []time.Time
+	err    error
 }
 
 type slotKey struct {
@@ -49,12 +64,44 @@ func (c *slotCache) put(version int64, k slotKey, starts []time.Time) {
 	c.entries[k] = starts
 }
 
+// compute returns the starts for version and k, running fn unless a call
+// for the same version and key is already running, whose answer it shares.
+func (c *slotCache) compute(ctx context.Context, version int64, k slotKey, fn func() ([]time.Time, error)) ([]time.Time, error) {
+	ck := computingKey{version, k}
+	c.mu.Lock()
+	if call, ok := c.computing[ck]; ok {
+		c.mu.Unlock()
+		select {
+		case <-call.done:
+			return call.starts, call.err
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	if c.computing == nil {
+		c.computing = map[computingKey]*slotComputation{}
+	}
+	call := &slotComputation{done: make(chan struct{})}
+	c.computing[ck] = call
+	c.mu.Unlock()
+
+	call.starts, call.err = fn()
+	c.mu.Lock()
+	delete(c.computing, ck)
+	c.mu.Unlock()
+	close(call.done)
+	if call.err == nil {
+		c.put(version, k, call.starts)
+	}
+	return call.starts, call.err
+}
+
 // scheduleVersion counts the schedule changes ever committed, as read by a
 // query that began after the call: concurrent callers share one.
 func (a *Availability) scheduleVersion(ctx context.Context) (int64, error) {
 	return a.cache.versions.read(ctx, func(ctx context.Context) (int64, error) {
 		var v int64
-		err := a.db.GetContext(ctx, &v, `SELECT (SELECT pruned FROM schedule_versions) + (SELECT count(*) FROM schedule_changes)`)
+		err := getPrepared(ctx, a.db, &v, `SELECT (SELECT pruned FROM schedule_versions) + (SELECT count(*) FROM schedule_changes)`)
 		if err != nil {
 			return 0, fmt.Errorf("schedule version: %w", err)
 		}
@@ -116,31 +163,37 @@ func (r *versionReader) run(batch *versionRead, query func(context.Context) (int
 	}
 }
 
-// PruneScheduleChanges folds rows older than a minute into the pruned
-// count, in one transaction, so the version neither drops nor repeats and
-// the table stays small enough to count at once.
+// PruneScheduleChanges folds the change rows into the pruned count, in
+// one transaction, so the version neither drops nor repeats. Every slot
+// request counts the rows left (concurrent ones share the count), so the
+// table is kept near empty: a bulk change, or a minute of bookings, left
+// thousands of rows that every version read then counted. A transaction
+// still open keeps its row invisible here, and it is folded on a later
+// round. Nothing is written when there is nothing to fold.
 func (a *Availability) PruneScheduleChanges(ctx context.Context) error {
 	_, err := a.db.ExecContext(ctx, `
-		WITH gone AS (DELETE FROM schedule_changes WHERE at < now() - interval '1 minute' RETURNING 1)
-		UPDATE schedule_versions SET pruned = pruned + (SELECT count(*) FROM gone)`)
+		WITH gone AS (DELETE FROM schedule_changes RETURNING 1),
+		     n AS (SELECT count(*) AS rows FROM gone)
+		UPDATE schedule_versions SET pruned = pruned + n.rows FROM n WHERE n.rows > 0`)
 	if err != nil {
 		return fmt.Errorf("prune schedule changes: %w", err)
 	}
 	return nil
 }
 
-// RunHousekeeping prunes schedule changes every interval until ctx ends.
+// RunHousekeeping prunes schedule changes at once and then every interval
+// until ctx ends.
 func (a *Availability) RunHousekeeping(ctx context.Context, every time.Duration, onError func(error)) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
+		if err := a.PruneScheduleChanges(ctx); err != nil && ctx.Err() == nil {
+			onError(err)
+		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if err := a.PruneScheduleChanges(ctx); err != nil && ctx.Err() == nil {
-				onError(err)
-			}
 		}
 	}
 }

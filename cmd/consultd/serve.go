@@ -276,7 +276,7 @@ func (a *app) startWorkers(ctx context.Context, logger *slog.Logger) <-chan stru
 			a.bookings.RunReminders(ctx, time.Minute, func(err error) { logger.Warn("queueing reminders failed", "error", err) })
 		},
 		func() {
-			a.bookings.Availability().RunHousekeeping(ctx, time.Minute, func(err error) { logger.Warn("schedule housekeeping failed", "error", err) })
+			a.bookings.Availability().RunHousekeeping(ctx, time.Second, func(err error) { logger.Warn("schedule housekeeping failed", "error", err) })
 		},
 		func() {
 			a.rateLimits.RunHousekeeping(ctx, 10*time.Minute, func(err error) { logger.Warn("rate limit housekeeping failed", "error", err) })
