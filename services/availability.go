@@ -203,85 +203,66 @@ func (a *Availability) atStart(ctx context.Context, team, region string, start t
 }
 
 // schedules loads every active consultant of team serving region with what
-// blocks them in [from, to). Only rows touching the window are read, so the
-// cost follows consultants and days, not the size of the booking history.
+// blocks them in [from, to), in one query: this runs for every booking and
+// every slot computation, and each round trip to PostgreSQL costs more
+// than the rows. Only rows touching the window are read, so the cost
+// follows consultants and days, not the size of the booking history.
+// Blocked time comes as Unix seconds, widened to whole seconds (a busy
+// event ending at 10:00:00.5 still blocks 10:00).
 func (a *Availability) schedules(ctx context.Context, team, region string, from, to time.Time, exclude string) ([]schedule, error) {
-	var people []struct {
-		ID       string `db:"id"`
-		Timezone string `db:"timezone"`
-	}
-	err := selectPrepared(ctx, a.db, &people, `
-		SELECT id, timezone FROM consultants
-		WHERE active AND team = $1 AND $2 = ANY (regions) ORDER BY email`, team, region)
-	if err != nil {
-		return nil, fmt.Errorf("consultants for slots: %w", err)
-	}
-	if len(people) == 0 {
-		return nil, nil
-	}
-	byID := map[string]*schedule{}
-	ids := make([]string, 0, len(people))
-	out := make([]schedule, len(people))
-	for i, p := range people {
-		loc, err := LoadZone(p.Timezone)
-		if err != nil {
-			return nil, fmt.Errorf("consultant %s zone %q: %w", p.ID, p.Timezone, err)
-		}
-		out[i] = schedule{ConsultantID: p.ID, Loc: loc}
-		byID[p.ID] = &out[i]
-		ids = append(ids, p.ID)
-	}
-	if err := a.loadHours(ctx, ids, byID); err != nil {
-		return nil, err
-	}
-	if err := a.loadBusy(ctx, ids, from, to, exclude, byID); err != nil {
-		return nil, err
-	}
-	return out, nil
-}
-
-func (a *Availability) loadHours(ctx context.Context, ids []string, byID map[string]*schedule) error {
 	var rows []struct {
-		ConsultantID string `db:"consultant_id"`
-		HoursRange
-	}
-	err := selectPrepared(ctx, a.db, &rows, `
-		SELECT consultant_id, weekday, start_minute, end_minute FROM consultant_hours
-		WHERE consultant_id = ANY ($1)`, pq.StringArray(ids))
-	if err != nil {
-		return fmt.Errorf("hours for slots: %w", err)
-	}
-	for _, r := range rows {
-		byID[r.ConsultantID].Hours = append(byID[r.ConsultantID].Hours, r.HoursRange)
-	}
-	return nil
-}
-
-// loadBusy reads bookings (their blocked range already holds the buffer),
-// time off and external busy blocks; external blocks get the buffer too.
-func (a *Availability) loadBusy(ctx context.Context, ids []string, from, to time.Time, exclude string, byID map[string]*schedule) error {
-	var rows []struct {
-		ConsultantID string    `db:"consultant_id"`
-		Start        time.Time `db:"start"`
-		End          time.Time `db:"end"`
+		ID        string        `db:"id"`
+		Timezone  string        `db:"timezone"`
+		Hours     pq.Int64Array `db:"hours"`
+		BusyStart pq.Int64Array `db:"busy_start"`
+		BusyEnd   pq.Int64Array `db:"busy_end"`
 	}
 	pad := a.rules.Buffer
 	err := selectPrepared(ctx, a.db, &rows, `
-		SELECT consultant_id, lower(blocked) AS start, upper(blocked) AS end FROM bookings
-		WHERE consultant_id = ANY ($1) AND blocked && tstzrange($2, $3)
-		  AND `+liveBookingSQL+` AND id::text <> $4
-		UNION ALL
-		SELECT consultant_id, lower(period), upper(period) FROM consultant_time_off
-		WHERE consultant_id = ANY ($1) AND period && tstzrange($2, $3)
-		UNION ALL
-		SELECT consultant_id, lower(period), upper(period) + make_interval(secs => $5) FROM consultant_busy
-		WHERE consultant_id = ANY ($1) AND period && tstzrange($2, $3)`,
-		pq.StringArray(ids), from.Add(-pad-SlotLength), to.Add(pad+SlotLength), exclude, pad.Seconds())
+		SELECT c.id, c.timezone,
+		       ARRAY(SELECT h.weekday * 100000000 + h.start_minute * 10000 + h.end_minute
+		             FROM consultant_hours h WHERE h.consultant_id = c.id) AS hours,
+		       COALESCE(busy.starts, '{}') AS busy_start, COALESCE(busy.ends, '{}') AS busy_end
+		FROM consultants c
+		LEFT JOIN LATERAL (
+			SELECT array_agg(floor(extract(epoch FROM s))::bigint ORDER BY s, e) AS starts,
+			       array_agg(ceil(extract(epoch FROM e))::bigint ORDER BY s, e) AS ends
+			FROM (
+				SELECT lower(blocked) AS s, upper(blocked) AS e FROM bookings
+				WHERE consultant_id = c.id AND blocked && tstzrange($3, $4)
+				  AND `+liveBookingSQL+` AND id::text <> $5
+				UNION ALL
+				SELECT lower(period), upper(period) FROM consultant_time_off
+				WHERE consultant_id = c.id AND period && tstzrange($3, $4)
+				UNION ALL
+				SELECT lower(period), upper(period) + make_interval(secs => $6) FROM consultant_busy
+				WHERE consultant_id = c.id AND period && tstzrange($3, $4)
+			) blocks
+		) busy ON true
+		WHERE c.active AND c.team = $1 AND $2 = ANY (c.regions)
+		ORDER BY c.email`,
+		team, region, from.Add(-pad-SlotLength), to.Add(pad+SlotLength), exclude, pad.Seconds())
 	if err != nil {
-		return fmt.Errorf("busy time for slots: %w", err)
+		return nil, fmt.Errorf("schedules for slots: %w", err)
 	}
-	for _, r := range rows {
-		byID[r.ConsultantID].Busy = append(byID[r.ConsultantID].Busy, interval{r.Start, r.End})
+	out := make([]schedule, len(rows))
+	for i, r := range rows {
+		loc, err := LoadZone(r.Timezone)
+		if err != nil {
+			return nil, fmt.Errorf("consultant %s zone %q: %w", r.ID, r.Timezone, err)
+		}
+		out[i] = schedule{ConsultantID: r.ID, Loc: loc}
+		for _, h := range r.Hours {
+			out[i].Hours = append(out[i].Hours, HoursRange{
+				Weekday: time.Weekday(h / 100000000), StartMinute: int(h / 10000 % 10000), EndMinute: int(h % 10000),
+			})
+		}
+		if len(r.BusyStart) != len(r.BusyEnd) {
+			return nil, fmt.Errorf("schedules for slots: %d busy starts, %d ends", len(r.BusyStart), len(r.BusyEnd))
+		}
+		for j := range r.BusyStart {
+			out[i].Busy = append(out[i].Busy, interval{time.Unix(r.BusyStart[j], 0), time.Unix(r.BusyEnd[j], 0)})
+		}
 	}
-	return nil
+	return out, nil
 }

@@ -3,6 +3,7 @@ package services
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -209,18 +210,16 @@ func (b *Bookings) Book(ctx context.Context, in NewBooking) (Booking, string, er
 		row.Status, row.HoldExpiresAt = StatusPendingPayment, sql.NullTime{Time: b.now().Add(checkoutLifetime + holdGrace), Valid: true}
 	}
 	var id string
+	var made Booking
 	var capped, mailedExisting bool
 	err = inTx(ctx, b.db, func(tx *sqlx.Tx) error {
-		upcoming, err := lockLeadForBooking(ctx, tx, inq.LeadID, b.now())
+		upcoming, err := b.lockLeadForBooking(ctx, tx, inq.LeadID)
 		if err != nil {
 			return err
 		}
 		if upcoming != "" {
 			mailedExisting = true
 			return b.mailExistingBooking(ctx, tx, inq.ID, upcoming)
-		}
-		if err := b.underDailyBookings(ctx, tx, inq.LeadID); err != nil {
-			return err
 		}
 		if id, err = insertFirstFree(ctx, tx, free, row); err != nil {
 			return err
@@ -229,6 +228,7 @@ func (b *Bookings) Book(ctx context.Context, in NewBooking) (Booking, string, er
 		if err != nil {
 			return err
 		}
+		made = booking
 		if row.Status == StatusPendingPayment {
 			return leadEvent(ctx, tx, booking.LeadID, "payment_started", map[string]string{
 				"booking_id": booking.ID, "amount": FormatPrice(cents, currency), "start": booking.Start.UTC().Format(time.RFC3339)})
@@ -245,10 +245,7 @@ func (b *Bookings) Book(ctx context.Context, in NewBooking) (Booking, string, er
 		b.mailQueued()
 		return Booking{}, "", ErrExistingBookingMailed
 	}
-	booking, err := getBooking(ctx, b.db, "b.id = $1", id)
-	if err != nil {
-		return Booking{}, "", err
-	}
+	booking := made // as committed: nothing after the read changed it
 	if booking.Status == StatusPendingPayment {
 		booking, err = b.openCheckout(ctx, booking, token, kind)
 		return booking, token, err
@@ -365,21 +362,23 @@ type newBookingRow struct {
 func insertFirstFree(ctx context.Context, tx *sqlx.Tx, consultants []string, row newBookingRow) (string, error) {
 	for _, cid := range consultants {
 		var id string
+		lockName, lockStart := consultantStartLock(cid, row.Start)
 		made, err := writeUnlessTaken(ctx, tx, func() error {
-			if err := lockConsultantStart(ctx, tx, cid, row.Start); err != nil {
-				return err
-			}
+			// The row comes from a SELECT that first takes the consultant's
+			// start lock (see lockConsultantStart), in the same round trip.
 			return tx.QueryRowxContext(ctx, `
 			INSERT INTO bookings (lead_id, inquiry_id, team, region, consultant_id, status, starts_at, ends_at, blocked, timezone, uid,
 				manage_token_hash, manage_token_sealed, created_at, updated_at,
 				session_type_id, amount_cents, currency, payment_status, hold_expires_at)
-			VALUES ($1, $2, $3, $4, $5, $14, $6, $7, tstzrange($6, $8, '[)'), $9, gen_random_uuid()::text || '@' || $10, $11, $12, $13, $13,
-				$15, $16, $17, CASE WHEN $16 > 0 THEN 'pending' ELSE 'none' END, $18)
+			SELECT $1, $2, $3, $4, $5, $14, $6, $7, tstzrange($6, $8, '[)'), $9, gen_random_uuid()::text || '@' || $10, $11, $12, $13, $13,
+				$15, $16, $17, CASE WHEN $16 > 0 THEN 'pending' ELSE 'none' END, $18
+			FROM (SELECT pg_advisory_xact_lock(hashtext($19), $20)) AS queued
 			RETURNING id`,
 				row.Inquiry.LeadID, row.Inquiry.ID, row.Inquiry.Team, row.Inquiry.Region, cid,
 				row.Start, row.Start.Add(SlotLength), row.Start.Add(SlotLength+row.Buffer),
 				row.Timezone, row.UIDDomain, row.TokenHash, row.TokenSealed, row.Now,
 				row.Status, row.SessionTypeID, row.AmountCents, row.Currency, row.HoldExpiresAt,
+				lockName, lockStart,
 			).Scan(&id)
 		})
 		if err != nil {
@@ -394,29 +393,38 @@ func insertFirstFree(ctx context.Context, tx *sqlx.Tx, consultants []string, row
 
 // lockLeadForBooking serialises bookings of one lead (one person) and
 // returns the id of its upcoming consultation, if any: a person holds one at
-// a time, and the manage link moves it.
-func lockLeadForBooking(ctx context.Context, tx *sqlx.Tx, leadID string, now time.Time) (string, error) {
+// a time, and the manage link moves it. It also refuses a person who has
+// made bookingsPerLeadPerDay in the last 24 hours, so cancelling and booking
+// again cannot go round the reschedule cap. The reads come after the lock,
+// in a statement of their own, so they see what the lock waited for.
+func (b *Bookings) lockLeadForBooking(ctx context.Context, tx *sqlx.Tx, leadID string) (string, error) {
 	if _, err := tx.ExecContext(ctx, `SELECT 1 FROM leads WHERE id = $1 FOR UPDATE`, leadID); err != nil {
 		return "", fmt.Errorf("lock lead: %w", err)
 	}
-	return upcomingBooking(ctx, tx, leadID, now)
-}
-
-// bookingsPerLeadPerDay caps new bookings for one person in 24 hours, so
-// cancelling and booking again cannot go round the reschedule cap.
-const bookingsPerLeadPerDay = 3
-
-func (b *Bookings) underDailyBookings(ctx context.Context, tx *sqlx.Tx, leadID string) error {
-	var made int
-	err := tx.GetContext(ctx, &made, `SELECT count(*) FROM bookings WHERE lead_id = $1 AND created_at > $2`, leadID, b.now().Add(-24*time.Hour))
+	var seen struct {
+		Upcoming sql.NullString `db:"upcoming"`
+		Recent   int            `db:"recent"`
+	}
+	now := b.now()
+	err := tx.GetContext(ctx, &seen, `
+		SELECT (SELECT id::text FROM bookings WHERE lead_id = $1 AND `+liveBookingSQL+` AND ends_at > $2
+		        ORDER BY starts_at LIMIT 1) AS upcoming,
+		       (SELECT count(*) FROM bookings WHERE lead_id = $1 AND created_at > $3) AS recent`,
+		leadID, now, now.Add(-24*time.Hour))
 	if err != nil {
-		return fmt.Errorf("count recent bookings: %w", err)
+		return "", fmt.Errorf("lead's bookings: %w", err)
 	}
-	if made >= bookingsPerLeadPerDay {
-		return Conflict("This email address has booked several consultations today already. Reply to your invite and we will find a time with you.")
+	if seen.Upcoming.Valid {
+		return seen.Upcoming.String, nil
 	}
-	return nil
+	if seen.Recent >= bookingsPerLeadPerDay {
+		return "", Conflict("This email address has booked several consultations today already. Reply to your invite and we will find a time with you.")
+	}
+	return "", nil
 }
+
+// bookingsPerLeadPerDay caps new bookings for one person in 24 hours.
+const bookingsPerLeadPerDay = 3
 
 // upcomingBooking returns the id of the lead's live booking that has not
 // ended, or "".
@@ -434,15 +442,21 @@ func upcomingBooking(ctx context.Context, tx *sqlx.Tx, leadID string, now time.T
 	return ids[0], nil
 }
 
+// markLeadBooked moves the lead on and records the booking in its history,
+// in one statement (what leadEvent writes, without a round trip of its own).
 func markLeadBooked(ctx context.Context, tx *sqlx.Tx, bk Booking) error {
+	detail, _ := json.Marshal(map[string]string{"booking_id": bk.ID, "start": bk.Start.UTC().Format(time.RFC3339), "consultant": bk.ConsultantName})
 	_, err := tx.ExecContext(ctx, `
-		UPDATE leads SET consultant_id = $2, updated_at = now(), last_activity_at = now(),
-			status = CASE WHEN status IN ('new', 'contacted', 'qualified') THEN 'booked' ELSE status END
-		WHERE id = $1`, bk.LeadID, bk.ConsultantID)
+		WITH marked AS (
+			UPDATE leads SET consultant_id = $2, updated_at = now(), last_activity_at = now(),
+				status = CASE WHEN status IN ('new', 'contacted', 'qualified') THEN 'booked' ELSE status END
+			WHERE id = $1 RETURNING id)
+		INSERT INTO lead_events (lead_id, kind, detail, actor) SELECT id, 'booked', $3, $4 FROM marked`,
+		bk.LeadID, bk.ConsultantID, detail, ActorFrom(ctx).Label())
 	if err != nil {
 		return fmt.Errorf("mark lead booked: %w", err)
 	}
-	return leadEvent(ctx, tx, bk.LeadID, "booked", map[string]string{"booking_id": bk.ID, "start": bk.Start.UTC().Format(time.RFC3339), "consultant": bk.ConsultantName})
+	return nil
 }
 
 // selectBookings reads the bookings matching where (SQL after WHERE).

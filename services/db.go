@@ -90,11 +90,17 @@ func writeUnlessTaken(ctx context.Context, tx *sqlx.Tx, write func() error) (boo
 // would wait for each other). Writes whose ranges overlap from different
 // starts are rare; writeUnlessTaken's retry covers them.
 func lockConsultantStart(ctx context.Context, tx *sqlx.Tx, consultantID string, start time.Time) error {
-	_, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtext($1), $2)`, "booking:"+consultantID, int32(start.Unix()/60))
+	name, minute := consultantStartLock(consultantID, start)
+	_, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtext($1), $2)`, name, minute)
 	if err != nil {
 		return fmt.Errorf("lock consultant start: %w", err)
 	}
 	return nil
+}
+
+// consultantStartLock names the advisory lock of a consultant's start.
+func consultantStartLock(consultantID string, start time.Time) (string, int32) {
+	return "booking:" + consultantID, int32(start.Unix() / 60)
 }
 
 func isDeadlock(err error) bool {

@@ -89,7 +89,7 @@ func sessionTypeBySlug(ctx context.Context, q sqlx.QueryerContext, slug string) 
 		slug = DefaultSessionType
 	}
 	var t SessionType
-	err := sqlx.GetContext(ctx, q, &t, `SELECT `+sessionTypeColumns+` FROM session_types WHERE slug = $1 AND active`, strings.ToLower(slug))
+	err := getPrepared(ctx, q, &t, `SELECT `+sessionTypeColumns+` FROM session_types WHERE slug = $1 AND active`, strings.ToLower(slug))
 	if errors.Is(err, sql.ErrNoRows) {
 		return t, Invalid(map[string]string{"type": "Choose one of the consultations we offer."})
 	}
