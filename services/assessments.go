@@ -79,9 +79,9 @@ func (s *Assessments) Submit(ctx context.Context, in NewAssessment) (Assessment,
 		return Assessment{}, err
 	}
 	attr := in.Attribution.clean()
-	answers, _ := json.Marshal(in.Answers)
-	reasons, _ := json.Marshal(res.Reasons)
-	utm, _ := json.Marshal(attr.UTM)
+	answers := jsonArg(in.Answers)
+	reasons := jsonArg(res.Reasons)
+	utm := jsonArg(attr.UTM)
 	a := Assessment{Version: s.def.Version, Answers: in.Answers, Result: res}
 	err = inTx(ctx, s.db, func(tx *sqlx.Tx) error {
 		err := tx.QueryRowxContext(ctx, `

@@ -2,7 +2,6 @@ package services
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net"
 	"time"
@@ -26,7 +25,7 @@ type AuditEntry struct {
 // the record exists exactly when the change does.
 func audit(ctx context.Context, q sqlx.ExecerContext, action, targetType, targetID string, detail map[string]string) error {
 	a := ActorFrom(ctx)
-	raw, _ := json.Marshal(detail)
+	raw := jsonArg(detail)
 	var user, ip any
 	if a.UserID != "" {
 		user = a.UserID

@@ -3,7 +3,6 @@ package services
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -445,7 +444,7 @@ func upcomingBooking(ctx context.Context, tx *sqlx.Tx, leadID string, now time.T
 // markLeadBooked moves the lead on and records the booking in its history,
 // in one statement (what leadEvent writes, without a round trip of its own).
 func markLeadBooked(ctx context.Context, tx *sqlx.Tx, bk Booking) error {
-	detail, _ := json.Marshal(map[string]string{"booking_id": bk.ID, "start": bk.Start.UTC().Format(time.RFC3339), "consultant": bk.ConsultantName})
+	detail := jsonArg(map[string]string{"booking_id": bk.ID, "start": bk.Start.UTC().Format(time.RFC3339), "consultant": bk.ConsultantName})
 	_, err := tx.ExecContext(ctx, `
 		WITH marked AS (
 			UPDATE leads SET consultant_id = $2, updated_at = now(), last_activity_at = now(),

@@ -3,6 +3,7 @@ package services
 import (
 	"context"
 	"database/sql/driver"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -96,6 +97,18 @@ func lockConsultantStart(ctx context.Context, tx *sqlx.Tx, consultantID string, 
 		return fmt.Errorf("lock consultant start: %w", err)
 	}
 	return nil
+}
+
+// jsonArg is v as JSON text, the form a json or jsonb argument takes: with
+// binary parameters, []byte would reach PostgreSQL as binary jsonb.
+// Everything passed here is a map, slice or struct of plain values, which
+// always encode.
+func jsonArg(v any) string {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		panic(fmt.Sprintf("jsonArg: %v", err))
+	}
+	return string(raw)
 }
 
 // consultantStartLock names the advisory lock of a consultant's start.

@@ -3,7 +3,6 @@ package services
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -84,7 +83,7 @@ func readInquiry(ctx context.Context, q sqlx.QueryerContext, id, and string) (In
 
 // insertInquiry stores the submission as typed.
 func insertInquiry(ctx context.Context, tx *sqlx.Tx, leadID string, in NewLead, team string, attr Attribution) (Inquiry, error) {
-	utm, _ := json.Marshal(attr.UTM)
+	utm := jsonArg(attr.UTM)
 	var inq Inquiry
 	err := tx.GetContext(ctx, &inq, `
 		INSERT INTO inquiries (lead_id, assessment_id, name, email, company, region, timezone, message, team, utm, referrer)

@@ -41,9 +41,9 @@ func (m *JSONMap) Scan(src any) error {
 // Value writes the map as jsonb.
 func (m JSONMap) Value() (driver.Value, error) {
 	if m == nil {
-		return []byte("{}"), nil
+		return "{}", nil
 	}
-	return json.Marshal(map[string]string(m))
+	return jsonArg(map[string]string(m)), nil
 }
 
 // InquiryRecord is one submission with the assessment it came with.

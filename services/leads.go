@@ -218,7 +218,7 @@ func readAssessment(ctx context.Context, tx *sqlx.Tx, id string) (submittedAsses
 // submission when there is none. An existing lead is only locked, never
 // changed, so concurrent submissions for one email queue behind each other.
 func ensureLead(ctx context.Context, tx *sqlx.Tx, in NewLead, a submittedAssessment, attr Attribution) (string, bool, error) {
-	utm, _ := json.Marshal(attr.UTM)
+	utm := jsonArg(attr.UTM)
 	var ids []string
 	err := tx.SelectContext(ctx, &ids, `
 		INSERT INTO leads (name, email, company, region, timezone, message, team, confidence, utm, referrer)
@@ -265,7 +265,7 @@ func recordCapture(ctx context.Context, tx *sqlx.Tx, in NewLead, inq Inquiry, cr
 
 // leadEvent adds a line to the lead's history.
 func leadEvent(ctx context.Context, tx *sqlx.Tx, leadID, kind string, detail map[string]string) error {
-	raw, _ := json.Marshal(detail)
+	raw := jsonArg(detail)
 	if _, err := tx.ExecContext(ctx, `INSERT INTO lead_events (lead_id, kind, detail, actor) VALUES ($1, $2, $3, $4)`, leadID, kind, raw, ActorFrom(ctx).Label()); err != nil {
 		return fmt.Errorf("record lead event %s: %w", kind, err)
 	}

@@ -39,6 +39,9 @@ func OpenPreparedPool(databaseURL string) (*sqlx.DB, error) {
 	if err != nil {
 		return nil, err
 	}
+	if dsn, err = withBinaryParameters(dsn); err != nil {
+		return nil, err
+	}
 	db, err := sqlx.Open("postgres", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("open prepared pool: %w", err)

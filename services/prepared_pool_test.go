@@ -40,3 +40,32 @@ func TestPreparedReadsRunOnTheGenericPlanPool(t *testing.T) {
 		t.Fatalf("main pool: %q, %v; want auto", mode, err)
 	}
 }
+
+// Both pools send arguments with binary_parameters: a query and its
+// arguments go in one round trip. It shows in how []byte travels: as raw
+// bytes, where lib/pq's two-step mode would send a bytea escape. JSON goes
+// as text, so jsonb columns still read it.
+func TestPoolsSendArgumentsInOneRoundTrip(t *testing.T) {
+	_, url := pgtest.NewDBWithURL(t)
+	db, err := services.OpenDB(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	pool, err := services.OpenPreparedPool(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	for name, p := range map[string]interface {
+		Get(dest any, query string, args ...any) error
+	}{"main": db, "prepared": pool} {
+		var got string
+		if err := p.Get(&got, `SELECT $1::text`, []byte("abc")); err != nil || got != "abc" {
+			t.Errorf("%s pool: []byte argument arrived as %q (%v); want the raw bytes", name, got, err)
+		}
+		if err := p.Get(&got, `SELECT ($1::jsonb)->>'k'`, services.JSONArg(map[string]string{"k": "v"})); err != nil || got != "v" {
+			t.Errorf("%s pool: JSON argument read as %q (%v)", name, got, err)
+		}
+	}
+}

@@ -102,7 +102,9 @@ func createDB(t testing.TB, template string) (*sqlx.DB, string) {
 		t.Fatalf("create test database: %v", err)
 	}
 	dbURL := URLFor(t, name)
-	db, err := sqlx.Open("postgres", dbURL)
+	// The server's own way of connecting (binary parameters, pool limits),
+	// so the tests run every query as production sends it.
+	db, err := services.OpenDB(dbURL)
 	if err != nil {
 		t.Fatalf("open test database: %v", err)
 	}
