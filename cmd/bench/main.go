@@ -385,7 +385,7 @@ func startApp(ctx context.Context, s settings, dbURL, name string) (*process, er
 	cmd := exec.CommandContext(ctx, s.binary, "serve")
 	cmd.Env = append(os.Environ(), "DATABASE_URL="+dbURL, "ADDR="+addr, "APP_ENV=production", "BASE_URL=https://bench.example",
 		"ALLOWED_HOSTS=*", "SECRET_KEY="+hex.EncodeToString(secret), "RATE_LIMITS=off", "LOG_LEVEL=warn",
-		"MAIL_DIR="+filepath.Join(s.workDir, "mail-"+name), "BOOKING_MIN_NOTICE=1h", "PROSPECT_MAIL_PER_DAY=0")
+		"MAIL_DIR="+filepath.Join(s.workDir, "mail-"+name), "BOOKING_MIN_NOTICE=1h")
 	logFile, _ := os.Create(filepath.Join(s.workDir, "app-"+name+".log"))
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	began := time.Now()
