@@ -15,6 +15,12 @@ import (
 	"consultd/migrations"
 )
 
+// Connections per instance: the main pool and the prepared reads' pool.
+const (
+	MainPoolSize     = 20
+	PreparedPoolSize = 10
+)
+
 // OpenDB connects to PostgreSQL with pool limits suited to one app instance.
 // It does not fail when the database is down: readiness reports that, and the
 // pool reconnects by itself when the database returns.
@@ -27,11 +33,11 @@ func OpenDB(databaseURL string) (*sqlx.DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
 	}
-	db.SetMaxOpenConns(20)
+	db.SetMaxOpenConns(MainPoolSize)
 	// As many idle as open: after a burst, closing half the pool means the
 	// next burst pays a new backend and a SCRAM handshake per connection.
 	// Idle ones still close after five minutes.
-	db.SetMaxIdleConns(20)
+	db.SetMaxIdleConns(MainPoolSize)
 	db.SetConnMaxIdleTime(5 * time.Minute)
 	db.SetConnMaxLifetime(time.Hour)
 	return db, nil
@@ -119,6 +125,27 @@ func (h *Health) Ready(ctx context.Context) error {
 	defer cancel()
 	if err := h.db.PingContext(ctx); err != nil {
 		return fmt.Errorf("database ping: %w", err)
+	}
+	return nil
+}
+
+// WarmPool opens n connections of db and leaves them idle, so the first
+// burst of requests finds them ready: a new connection costs PostgreSQL a
+// backend process and both sides a SCRAM handshake, milliseconds of CPU
+// each, which thirty at once add to the first burst's latency.
+func WarmPool(ctx context.Context, db *sqlx.DB, n int) error {
+	conns := make([]*sql.Conn, 0, n)
+	defer func() {
+		for _, c := range conns {
+			c.Close() // back to the pool, idle
+		}
+	}()
+	for range n {
+		c, err := db.Conn(ctx)
+		if err != nil {
+			return fmt.Errorf("open connections ahead: %w", err)
+		}
+		conns = append(conns, c)
 	}
 	return nil
 }

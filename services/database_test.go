@@ -111,3 +111,19 @@ func TestHealthReady(t *testing.T) {
 		t.Fatal("Ready on a closed pool returned nil")
 	}
 }
+
+// Warming a pool leaves its connections open and idle for the first burst.
+func TestWarmPoolLeavesConnectionsIdle(t *testing.T) {
+	_, url := pgtest.NewDBWithURL(t)
+	db, err := services.OpenDB(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := services.WarmPool(context.Background(), db, 6); err != nil {
+		t.Fatal(err)
+	}
+	if s := db.Stats(); s.OpenConnections != 6 || s.Idle != 6 {
+		t.Fatalf("after warming 6: %d open, %d idle", s.OpenConnections, s.Idle)
+	}
+}

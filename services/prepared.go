@@ -46,8 +46,8 @@ func OpenPreparedPool(databaseURL string) (*sqlx.DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open prepared pool: %w", err)
 	}
-	db.SetMaxOpenConns(10)
-	db.SetMaxIdleConns(10)
+	db.SetMaxOpenConns(PreparedPoolSize)
+	db.SetMaxIdleConns(PreparedPoolSize)
 	db.SetConnMaxIdleTime(5 * time.Minute)
 	db.SetConnMaxLifetime(time.Hour)
 	return db, nil

@@ -44,6 +44,9 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, onListen func(n
 	}
 	defer preparedPool.Close()
 	services.UsePreparedPool(db, preparedPool)
+	if cfg.AppEnv == "production" {
+		go warmPools(ctx, logger, db, preparedPool)
+	}
 
 	app, err := buildApp(cfg, logger, db)
 	if err != nil {
@@ -311,6 +314,19 @@ func (a *app) startWorkers(ctx context.Context, logger *slog.Logger) <-chan stru
 // collection, and a burst of bookings would leave the process twice its
 // working size). GOMEMLIMIT, read by the Go runtime, overrides it.
 const defaultMemoryLimit = 40 << 20
+
+// warmPools fills both pools while the server starts, in production only:
+// elsewhere (development, the test suite's many servers) connections are
+// opened as they are needed.
+func warmPools(ctx context.Context, logger *slog.Logger, db, prepared *sqlx.DB) {
+	if err := services.WarmPool(ctx, db, services.MainPoolSize); err != nil {
+		logger.Warn("database connections not opened ahead", "error", err)
+		return
+	}
+	if err := services.WarmPool(ctx, prepared, services.PreparedPoolSize); err != nil {
+		logger.Warn("database connections not opened ahead", "error", err)
+	}
+}
 
 func softMemoryLimit(logger *slog.Logger) {
 	if os.Getenv("GOMEMLIMIT") != "" {
