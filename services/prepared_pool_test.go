@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/jmoiron/sqlx"
+
 	"consultd/internal/pgtest"
 	"consultd/services"
 )
@@ -12,17 +14,7 @@ import (
 // The prepared pool's sessions keep generic plans; the main pool's keep
 // PostgreSQL's own choice, and a prepared read on the main pool runs there.
 func TestPreparedReadsRunOnTheGenericPlanPool(t *testing.T) {
-	_, url := pgtest.NewDBWithURL(t)
-	db, err := services.OpenDB(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	pool, err := services.OpenPreparedPool(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
+	db, pool, url := openBothPools(t)
 	ctx := context.Background()
 	var mode string
 	if err := services.GetPrepared(ctx, db, &mode, `SELECT current_setting('plan_cache_mode')`); err != nil || mode != "auto" {
@@ -49,17 +41,7 @@ func TestPreparedReadsRunOnTheGenericPlanPool(t *testing.T) {
 // the two-step mode lib/pq would have learnt the type and sent text). JSON
 // therefore goes as a string, which every column reads.
 func TestPoolsSendArgumentsInOneRoundTrip(t *testing.T) {
-	_, url := pgtest.NewDBWithURL(t)
-	db, err := services.OpenDB(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	pool, err := services.OpenPreparedPool(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
+	db, pool, _ := openBothPools(t)
 	for name, p := range map[string]interface {
 		Get(dest any, query string, args ...any) error
 	}{"main": db, "prepared": pool} {
@@ -72,4 +54,22 @@ func TestPoolsSendArgumentsInOneRoundTrip(t *testing.T) {
 			t.Errorf("%s pool: JSON argument read as %q (%v)", name, got, err)
 		}
 	}
+}
+
+// openBothPools opens a fresh database's main pool and prepared pool as the
+// server does.
+func openBothPools(t *testing.T) (db, pool *sqlx.DB, url string) {
+	t.Helper()
+	_, url = pgtest.NewDBWithURL(t)
+	db, err := services.OpenDB(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	pool, err = services.OpenPreparedPool(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pool.Close() })
+	return db, pool, url
 }
