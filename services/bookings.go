@@ -197,6 +197,7 @@ func (b *Bookings) Book(ctx context.Context, in NewBooking) (Booking, string, er
 		return Booking{}, "", err
 	}
 	if len(free) == 0 {
+		leave() // the next in line need not wait for the alternatives
 		return Booking{}, "", b.slotTaken(ctx, inq.Team, inq.Region, in.Start, zone)
 	}
 	token, hash := newToken()
@@ -234,6 +235,7 @@ func (b *Bookings) Book(ctx context.Context, in NewBooking) (Booking, string, er
 		}
 		return b.confirmBooked(ctx, tx, booking, token, &capped)
 	})
+	leave() // committed or not, the database now says who holds the start
 	if errors.Is(err, errNoConsultantLeft) {
 		return Booking{}, "", b.slotTaken(ctx, inq.Team, inq.Region, in.Start, zone)
 	}

@@ -29,7 +29,8 @@ type startTurn struct {
 	waiters int           // callers holding or waiting for the turn
 }
 
-// enter waits for the start's turn; call the returned func to leave.
+// enter waits for the start's turn; call the returned func to leave (more
+// than once is harmless, so a caller can leave early and still defer it).
 func (g *startGate) enter(ctx context.Context, team, region string, start time.Time) (func(), error) {
 	k := startKey{team: team, region: region, start: start.Unix()}
 	g.mu.Lock()
@@ -47,7 +48,8 @@ func (g *startGate) enter(ctx context.Context, team, region string, start time.T
 
 	select {
 	case <-t.free:
-		return func() { g.leave(k, t, true) }, nil
+		var once sync.Once
+		return func() { once.Do(func() { g.leave(k, t, true) }) }, nil
 	case <-ctx.Done():
 		g.leave(k, t, false)
 		return nil, ctx.Err()

@@ -56,6 +56,7 @@ func TestStartGateTakesTurnsPerStart(t *testing.T) {
 		t.Fatal("a second caller got in while the first was inside")
 	}
 	leave()
+	leave() // leaving twice gives nobody a second turn
 	other()
 	otherTeam()
 	g.mu.Lock()
@@ -64,4 +65,14 @@ func TestStartGateTakesTurnsPerStart(t *testing.T) {
 	if left != 0 {
 		t.Fatalf("%d turns kept after everyone left", left)
 	}
+	first, _ := g.enter(context.Background(), "django", "canada", start)
+	first()
+	second, _ := g.enter(context.Background(), "django", "canada", start)
+	first() // a late second call must not let a third caller in beside the second
+	ctx2, cancel2 := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel2()
+	if _, err := g.enter(ctx2, "django", "canada", start); err == nil {
+		t.Fatal("a repeated leave let a caller in beside the one inside")
+	}
+	second()
 }
