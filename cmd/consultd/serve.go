@@ -315,6 +315,15 @@ func (a *app) startWorkers(ctx context.Context, logger *slog.Logger) <-chan stru
 // working size). GOMEMLIMIT, read by the Go runtime, overrides it.
 const defaultMemoryLimit = 40 << 20
 
+// defaultGCPercent lets the heap grow to four times what is live before a
+// collection, where Go's default (100) collects at twice. The live heap is
+// about 10 MB, so at 100 the collector ran every few thousand requests and
+// took a fifth of the CPU under load; the memory limit above still bounds
+// the heap. Measured with make bench: landing page 0.54-0.62 → 0.64 of
+// nginx, slots p99 11-12 → 7-9 ms, peak RSS unchanged (59 MB). GOGC
+// overrides it.
+const defaultGCPercent = 300
+
 // warmPools fills both pools while the server starts, in production only:
 // elsewhere (development, the test suite's many servers) connections are
 // opened as they are needed.
@@ -328,12 +337,17 @@ func warmPools(ctx context.Context, logger *slog.Logger, db, prepared *sqlx.DB) 
 	}
 }
 
+// softMemoryLimit sets the collector's defaults, unless GOGC or GOMEMLIMIT
+// (read by the Go runtime itself) say otherwise.
 func softMemoryLimit(logger *slog.Logger) {
-	if os.Getenv("GOMEMLIMIT") != "" {
-		return
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(defaultGCPercent)
+		logger.Debug("collector percent", "gogc", defaultGCPercent)
 	}
-	debug.SetMemoryLimit(defaultMemoryLimit)
-	logger.Debug("soft memory limit", "bytes", defaultMemoryLimit)
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(defaultMemoryLimit)
+		logger.Debug("soft memory limit", "bytes", defaultMemoryLimit)
+	}
 }
 
 // servePprof exposes Go's profiles on a loopback address, for measuring
