@@ -358,6 +358,18 @@ type newBookingRow struct {
 	TokenSealed   []byte
 }
 
+// insertBookingSQL takes the consultant's start lock (see
+// lockConsultantStart) in the SELECT the row comes from, in the same round
+// trip as the insert.
+const insertBookingSQL = `
+	INSERT INTO bookings (lead_id, inquiry_id, team, region, consultant_id, status, starts_at, ends_at, blocked, timezone, uid,
+		manage_token_hash, manage_token_sealed, created_at, updated_at,
+		session_type_id, amount_cents, currency, payment_status, hold_expires_at)
+	SELECT $1, $2, $3, $4, $5, $14, $6, $7, tstzrange($6, $8, '[)'), $9, gen_random_uuid()::text || '@' || $10, $11, $12, $13, $13,
+		$15, $16, $17, CASE WHEN $16 > 0 THEN 'pending' ELSE 'none' END, $18
+	FROM (SELECT pg_advisory_xact_lock(hashtext($19), $20)) AS queued
+	RETURNING id`
+
 // insertFirstFree tries each consultant in order inside a savepoint; an
 // exclusion violation means someone else took that consultant's time.
 func insertFirstFree(ctx context.Context, tx *sqlx.Tx, consultants []string, row newBookingRow) (string, error) {
@@ -365,22 +377,13 @@ func insertFirstFree(ctx context.Context, tx *sqlx.Tx, consultants []string, row
 		var id string
 		lockName, lockStart := consultantStartLock(cid, row.Start)
 		made, err := writeUnlessTaken(ctx, tx, func() error {
-			// The row comes from a SELECT that first takes the consultant's
-			// start lock (see lockConsultantStart), in the same round trip.
-			return tx.QueryRowxContext(ctx, `
-			INSERT INTO bookings (lead_id, inquiry_id, team, region, consultant_id, status, starts_at, ends_at, blocked, timezone, uid,
-				manage_token_hash, manage_token_sealed, created_at, updated_at,
-				session_type_id, amount_cents, currency, payment_status, hold_expires_at)
-			SELECT $1, $2, $3, $4, $5, $14, $6, $7, tstzrange($6, $8, '[)'), $9, gen_random_uuid()::text || '@' || $10, $11, $12, $13, $13,
-				$15, $16, $17, CASE WHEN $16 > 0 THEN 'pending' ELSE 'none' END, $18
-			FROM (SELECT pg_advisory_xact_lock(hashtext($19), $20)) AS queued
-			RETURNING id`,
+			return getPrepared(ctx, tx, &id, insertBookingSQL,
 				row.Inquiry.LeadID, row.Inquiry.ID, row.Inquiry.Team, row.Inquiry.Region, cid,
 				row.Start, row.Start.Add(SlotLength), row.Start.Add(SlotLength+row.Buffer),
 				row.Timezone, row.UIDDomain, row.TokenHash, row.TokenSealed, row.Now,
 				row.Status, row.SessionTypeID, row.AmountCents, row.Currency, row.HoldExpiresAt,
 				lockName, lockStart,
-			).Scan(&id)
+			)
 		})
 		if err != nil {
 			return "", fmt.Errorf("insert booking: %w", err)
@@ -399,7 +402,7 @@ func insertFirstFree(ctx context.Context, tx *sqlx.Tx, consultants []string, row
 // again cannot go round the reschedule cap. The reads come after the lock,
 // in a statement of their own, so they see what the lock waited for.
 func (b *Bookings) lockLeadForBooking(ctx context.Context, tx *sqlx.Tx, leadID string) (string, error) {
-	if _, err := tx.ExecContext(ctx, `SELECT 1 FROM leads WHERE id = $1 FOR UPDATE`, leadID); err != nil {
+	if _, err := execPrepared(ctx, tx, lockLeadSQL, leadID); err != nil {
 		return "", fmt.Errorf("lock lead: %w", err)
 	}
 	var seen struct {
@@ -407,11 +410,7 @@ func (b *Bookings) lockLeadForBooking(ctx context.Context, tx *sqlx.Tx, leadID s
 		Recent   int            `db:"recent"`
 	}
 	now := b.now()
-	err := tx.GetContext(ctx, &seen, `
-		SELECT (SELECT id::text FROM bookings WHERE lead_id = $1 AND `+liveBookingSQL+` AND ends_at > $2
-		        ORDER BY starts_at LIMIT 1) AS upcoming,
-		       (SELECT count(*) FROM bookings WHERE lead_id = $1 AND created_at > $3) AS recent`,
-		leadID, now, now.Add(-24*time.Hour))
+	err := getPrepared(ctx, tx, &seen, leadBookingsSQL, leadID, now, now.Add(-24*time.Hour))
 	if err != nil {
 		return "", fmt.Errorf("lead's bookings: %w", err)
 	}
@@ -423,6 +422,14 @@ func (b *Bookings) lockLeadForBooking(ctx context.Context, tx *sqlx.Tx, leadID s
 	}
 	return "", nil
 }
+
+const (
+	lockLeadSQL     = `SELECT 1 FROM leads WHERE id = $1 FOR UPDATE`
+	leadBookingsSQL = `
+		SELECT (SELECT id::text FROM bookings WHERE lead_id = $1 AND ` + liveBookingSQL + ` AND ends_at > $2
+		        ORDER BY starts_at LIMIT 1) AS upcoming,
+		       (SELECT count(*) FROM bookings WHERE lead_id = $1 AND created_at > $3) AS recent`
+)
 
 // bookingsPerLeadPerDay caps new bookings for one person in 24 hours.
 const bookingsPerLeadPerDay = 3
@@ -443,17 +450,18 @@ func upcomingBooking(ctx context.Context, tx *sqlx.Tx, leadID string, now time.T
 	return ids[0], nil
 }
 
+const markLeadBookedSQL = `
+	WITH marked AS (
+		UPDATE leads SET consultant_id = $2, updated_at = now(), last_activity_at = now(),
+			status = CASE WHEN status IN ('new', 'contacted', 'qualified') THEN 'booked' ELSE status END
+		WHERE id = $1 RETURNING id)
+	INSERT INTO lead_events (lead_id, kind, detail, actor) SELECT id, 'booked', $3, $4 FROM marked`
+
 // markLeadBooked moves the lead on and records the booking in its history,
 // in one statement (what leadEvent writes, without a round trip of its own).
 func markLeadBooked(ctx context.Context, tx *sqlx.Tx, bk Booking) error {
 	detail := jsonArg(map[string]string{"booking_id": bk.ID, "start": bk.Start.UTC().Format(time.RFC3339), "consultant": bk.ConsultantName})
-	_, err := tx.ExecContext(ctx, `
-		WITH marked AS (
-			UPDATE leads SET consultant_id = $2, updated_at = now(), last_activity_at = now(),
-				status = CASE WHEN status IN ('new', 'contacted', 'qualified') THEN 'booked' ELSE status END
-			WHERE id = $1 RETURNING id)
-		INSERT INTO lead_events (lead_id, kind, detail, actor) SELECT id, 'booked', $3, $4 FROM marked`,
-		bk.LeadID, bk.ConsultantID, detail, ActorFrom(ctx).Label())
+	_, err := execPrepared(ctx, tx, markLeadBookedSQL, bk.LeadID, bk.ConsultantID, detail, ActorFrom(ctx).Label())
 	if err != nil {
 		return fmt.Errorf("mark lead booked: %w", err)
 	}

@@ -22,6 +22,8 @@ func inTx(ctx context.Context, db *sqlx.DB, fn func(*sqlx.Tx) error) error {
 		return fmt.Errorf("begin: %w", err)
 	}
 	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
+	txOwners.Store(tx, db)
+	defer txOwners.Delete(tx)
 	if err := fn(tx); err != nil {
 		return err
 	}

@@ -5,3 +5,10 @@ var GetPrepared = getPrepared
 
 // JSONArg is jsonArg, for the external tests.
 var JSONArg = jsonArg
+
+// InTx and FunnelRecordSQL let the external tests run a transaction the
+// way the services do and recognise a statement prepared for it.
+var (
+	InTx            = inTx
+	FunnelRecordSQL = funnelRecordSQL
+)

@@ -51,10 +51,12 @@ func NewFunnel(db *sqlx.DB, now func() time.Time, onCount func(stage string)) *F
 // the count exists exactly when the change it counts does, and no crash
 // can lose it. Each database session adds to a shard of its own, so
 // concurrent transactions never wait for each other's count.
+const funnelRecordSQL = `
+	INSERT INTO funnel_counts (day, stage, shard, count) VALUES ($1, $2, pg_backend_pid() % 64, 1)
+	ON CONFLICT (day, stage, shard) DO UPDATE SET count = funnel_counts.count + 1`
+
 func (f *Funnel) Record(ctx context.Context, q sqlx.ExecerContext, stage string) error {
-	_, err := q.ExecContext(ctx, `
-		INSERT INTO funnel_counts (day, stage, shard, count) VALUES ($1, $2, pg_backend_pid() % 64, 1)
-		ON CONFLICT (day, stage, shard) DO UPDATE SET count = funnel_counts.count + 1`, f.now().UTC().Format(time.DateOnly), stage)
+	_, err := execPrepared(ctx, q, funnelRecordSQL, f.now().UTC().Format(time.DateOnly), stage)
 	if err != nil {
 		return fmt.Errorf("count %s: %w", stage, err)
 	}

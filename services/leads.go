@@ -264,9 +264,11 @@ func recordCapture(ctx context.Context, tx *sqlx.Tx, in NewLead, inq Inquiry, cr
 }
 
 // leadEvent adds a line to the lead's history.
+const leadEventSQL = `INSERT INTO lead_events (lead_id, kind, detail, actor) VALUES ($1, $2, $3, $4)`
+
 func leadEvent(ctx context.Context, tx *sqlx.Tx, leadID, kind string, detail map[string]string) error {
 	raw := jsonArg(detail)
-	if _, err := tx.ExecContext(ctx, `INSERT INTO lead_events (lead_id, kind, detail, actor) VALUES ($1, $2, $3, $4)`, leadID, kind, raw, ActorFrom(ctx).Label()); err != nil {
+	if _, err := execPrepared(ctx, tx, leadEventSQL, leadID, kind, raw, ActorFrom(ctx).Label()); err != nil {
 		return fmt.Errorf("record lead event %s: %w", kind, err)
 	}
 	return nil

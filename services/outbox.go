@@ -96,10 +96,7 @@ func enqueue(ctx context.Context, tx *sqlx.Tx, msg OutboxMessage) (int64, bool, 
 		status = OutboxCapped
 	}
 	var id int64
-	err = tx.GetContext(ctx, &id, `
-		INSERT INTO outbox (kind, booking_id, to_address, subject, message, audience, status)
-		VALUES ($1, $2, $3, $4, $5, $6, $7)
-		RETURNING id`,
+	err = getPrepared(ctx, tx, &id, outboxInsertSQL,
 		msg.Kind, sql.NullString{String: msg.BookingID, Valid: msg.BookingID != ""},
 		msg.To, msg.Subject, msg.Message, msg.Audience, status)
 	if err != nil {
@@ -110,6 +107,19 @@ func enqueue(ctx context.Context, tx *sqlx.Tx, msg OutboxMessage) (int64, bool, 
 
 // mailboxSQL names a mailbox: case and a "+tag" do not make a new one.
 const mailboxSQL = `regexp_replace(lower(%s), '\+[^@]*@', '@')`
+
+const outboxInsertSQL = `
+	INSERT INTO outbox (kind, booking_id, to_address, subject, message, audience, status)
+	VALUES ($1, $2, $3, $4, $5, $6, $7)
+	RETURNING id`
+
+var (
+	mailboxLockSQL  = `SELECT pg_advisory_xact_lock(hashtextextended('outbox:' || ` + fmt.Sprintf(mailboxSQL, "$1") + `, 0))`
+	mailboxCountSQL = `
+		SELECT count(*) FROM outbox
+		WHERE audience = 'prospect' AND ` + fmt.Sprintf(mailboxSQL, "to_address") + ` = ` + fmt.Sprintf(mailboxSQL, "$1") + `
+		  AND created_at > now() - interval '24 hours' AND status <> 'capped' AND (kind = $2) = $3`
+)
 
 // existingBookingNoticesPerDay caps the "you already have a consultation"
 // notes, which anyone who knows an address can cause. They have their own
@@ -123,8 +133,7 @@ func overDailyCap(ctx context.Context, tx *sqlx.Tx, msg OutboxMessage) (bool, er
 	if msg.Audience != AudienceProspect || msg.DailyCap <= 0 {
 		return false, nil
 	}
-	mailbox := fmt.Sprintf(mailboxSQL, "$1")
-	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('outbox:' || `+mailbox+`, 0))`, msg.To); err != nil {
+	if _, err := execPrepared(ctx, tx, mailboxLockSQL, msg.To); err != nil {
 		return false, fmt.Errorf("lock mail address: %w", err)
 	}
 	limit, notices := msg.DailyCap, msg.Kind == KindExistingBooking
@@ -132,11 +141,7 @@ func overDailyCap(ctx context.Context, tx *sqlx.Tx, msg OutboxMessage) (bool, er
 		limit = min(limit, existingBookingNoticesPerDay)
 	}
 	var sent int
-	err := tx.GetContext(ctx, &sent, `
-		SELECT count(*) FROM outbox
-		WHERE audience = 'prospect' AND `+fmt.Sprintf(mailboxSQL, "to_address")+` = `+mailbox+`
-		  AND created_at > now() - interval '24 hours' AND status <> 'capped' AND (kind = $2) = $3`,
-		msg.To, KindExistingBooking, notices)
+	err := getPrepared(ctx, tx, &sent, mailboxCountSQL, msg.To, KindExistingBooking, notices)
 	if err != nil {
 		return false, fmt.Errorf("count mail to address: %w", err)
 	}

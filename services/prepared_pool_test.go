@@ -2,8 +2,11 @@ package services_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/jmoiron/sqlx"
 
@@ -72,4 +75,58 @@ func openBothPools(t *testing.T) (db, pool *sqlx.DB, url string) {
 	}
 	t.Cleanup(func() { pool.Close() })
 	return db, pool, url
+}
+
+// Statements prepared ahead run on the transaction's own connection: a
+// burst of transactions holding every connection of the pool still
+// completes (preparing on the pool then would wait for a free connection
+// forever), each runs the prepared copy, and the statements do their work.
+func TestTransactionStatementsRunOnTheirOwnConnection(t *testing.T) {
+	db, _, _ := openBothPools(t)
+	ctx := context.Background()
+	if err := services.PrepareTxStatements(ctx, db); err != nil {
+		t.Fatal(err)
+	}
+	db.SetMaxOpenConns(3)
+	funnel := services.NewFunnel(db, time.Now, nil)
+	var wg sync.WaitGroup
+	hold := make(chan struct{})
+	errs := make(chan error, 6)
+	for i := 0; i < 6; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs <- services.InTx(ctx, db, func(tx *sqlx.Tx) error {
+				<-hold // the pool's connections are all taken before any statement runs
+				if err := funnel.Record(ctx, tx, services.StageAssessmentStarted); err != nil {
+					return err
+				}
+				var copies int
+				err := tx.Get(&copies, `SELECT count(*) FROM pg_prepared_statements WHERE statement = $1`, services.FunnelRecordSQL)
+				if err == nil && copies != 1 {
+					err = fmt.Errorf("%d prepared copies of the funnel statement on this connection, want 1", copies)
+				}
+				return err
+			})
+		}()
+	}
+	time.Sleep(50 * time.Millisecond)
+	close(hold)
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		t.Fatal("transactions using prepared statements did not finish")
+	}
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	var counted int
+	if err := db.Get(&counted, `SELECT COALESCE(sum(count), 0) FROM funnel_counts WHERE stage = 'assessment_started'`); err != nil || counted != 6 {
+		t.Fatalf("counted %d (%v), want 6", counted, err)
+	}
 }

@@ -44,6 +44,10 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, onListen func(n
 	}
 	defer preparedPool.Close()
 	services.UsePreparedPool(db, preparedPool)
+	if err := services.PrepareTxStatements(ctx, db); err != nil {
+		// Transactions then send their statements unprepared.
+		logger.Warn("transaction statements not prepared", "error", err)
+	}
 	if cfg.AppEnv == "production" {
 		go warmPools(ctx, logger, db, preparedPool)
 	}
