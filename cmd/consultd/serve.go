@@ -313,19 +313,20 @@ func (a *app) startWorkers(ctx context.Context, logger *slog.Logger) <-chan stru
 	return done
 }
 
-// defaultMemoryLimit is the heap size past which the collector works
-// harder instead of letting the heap grow (GOGC alone doubles it after each
-// collection, and a burst of bookings would leave the process twice its
-// working size). GOMEMLIMIT, read by the Go runtime, overrides it.
-const defaultMemoryLimit = 40 << 20
+// defaultMemoryLimit is the memory the Go runtime manages (heap, stacks)
+// past which the collector works harder instead of letting it grow; the
+// process's RSS is about this plus 20 MB of program and runtime. With
+// defaultGCPercent the heap reaches it under load: at 40 MiB peak RSS was
+// 58-66 MB, at 32 MiB 53-54 MB, under the 64 MB the bench holds it to.
+// GOMEMLIMIT, read by the Go runtime, overrides it.
+const defaultMemoryLimit = 32 << 20
 
 // defaultGCPercent lets the heap grow to four times what is live before a
 // collection, where Go's default (100) collects at twice. The live heap is
 // about 10 MB, so at 100 the collector ran every few thousand requests and
 // took a fifth of the CPU under load; the memory limit above still bounds
-// the heap. Measured with make bench: landing page 0.54-0.62 → 0.64 of
-// nginx, slots p99 11-12 → 7-9 ms, peak RSS unchanged (59 MB). GOGC
-// overrides it.
+// the heap. Alternating the two on the slots load: p99 11.4-11.9 ms at
+// 100, 7.1-8.5 ms at 300. GOGC overrides it.
 const defaultGCPercent = 300
 
 // warmPools fills both pools while the server starts, in production only:
