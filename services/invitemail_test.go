@@ -2,39 +2,16 @@ package services
 
 import (
 	"bytes"
-	"encoding/json"
-	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	goical "github.com/emersion/go-ical"
+
+	"consultd/internal/icaltest"
 )
-
-func mustDecodeICS(t *testing.T, b []byte) (*goical.Calendar, goical.Event) {
-	t.Helper()
-	cal, err := goical.NewDecoder(bytes.NewReader(b)).Decode()
-	if err != nil {
-		t.Fatalf("decode: %v\n%s", err, b)
-	}
-	events := cal.Events()
-	if len(events) != 1 {
-		t.Fatalf("got %d VEVENTs, want 1", len(events))
-	}
-	return cal, events[0]
-}
-
-func icsPropText(t *testing.T, props goical.Props, name string) string {
-	t.Helper()
-	s, err := props.Text(name)
-	if err != nil {
-		t.Fatalf("%s: %v", name, err)
-	}
-	return s
-}
 
 func inviteTestDetails(t *testing.T) InviteDetails {
 	t.Helper()
@@ -99,11 +76,11 @@ func TestProspectInviteEmail(t *testing.T) {
 	if !bytes.Equal(e.Calendar, ics) {
 		t.Fatal("the email's .ics differs from InviteICS")
 	}
-	_, ev := mustDecodeICS(t, ics)
-	if got, want := icsPropText(t, ev.Props, goical.PropSummary), "Django consultation with Stackpoint Consulting"; got != want {
+	_, ev := icaltest.DecodeOne(t, ics)
+	if got, want := icaltest.PropText(t, ev.Props, goical.PropSummary), "Django consultation with Stackpoint Consulting"; got != want {
 		t.Fatalf("SUMMARY = %q, want %q", got, want)
 	}
-	assertContainsAll(t, "DESCRIPTION", icsPropText(t, ev.Props, goical.PropDescription), d.MeetingURL, d.ManageURL, "Acme")
+	assertContainsAll(t, "DESCRIPTION", icaltest.PropText(t, ev.Props, goical.PropDescription), d.MeetingURL, d.ManageURL, "Acme")
 	if _, err := RenderEmail(e); err != nil {
 		t.Fatalf("RenderEmail: %v", err)
 	}
@@ -131,7 +108,7 @@ func TestProspectInviteEmailCancel(t *testing.T) {
 	if e.Method != MethodCancel {
 		t.Fatalf("Method = %q", e.Method)
 	}
-	_, ev := mustDecodeICS(t, e.Calendar)
+	_, ev := icaltest.DecodeOne(t, e.Calendar)
 	if status, _ := ev.Status(); status != goical.EventCancelled {
 		t.Fatalf("STATUS = %q", status)
 	}
@@ -230,7 +207,7 @@ func checkWithLibical(t *testing.T, file string, d InviteDetails) {
 		Method, UID, Dtstart, Dtend, Status string
 		Sequence, Alarms                    int
 	}
-	runOutsideChecker(t, &got, "python3", filepath.Join("..", "scripts", "check_ics.py"), file)
+	icaltest.RunChecker(t, &got, "python3", filepath.Join("..", "scripts", "check_ics.py"), file)
 	wantStatus, wantAlarms := "CONFIRMED", 1
 	if d.Method == MethodCancel {
 		wantStatus, wantAlarms = "CANCELLED", 0
@@ -253,7 +230,7 @@ func checkWithICALJS(t *testing.T, file string, d InviteDetails) {
 		Sequence                        int
 		Attendees                       []string
 	}
-	runOutsideChecker(t, &got, "node", filepath.Join("..", "testdata", "icaljs", "check.mjs"), file)
+	icaltest.RunChecker(t, &got, "node", filepath.Join("..", "testdata", "icaljs", "check.mjs"), file)
 	if got.UID != d.UID || got.Method != d.Method || got.Sequence != d.Sequence {
 		t.Fatalf("ical.js read %+v, want uid %s method %s sequence %d", got, d.UID, d.Method, d.Sequence)
 	}
@@ -265,30 +242,6 @@ func checkWithICALJS(t *testing.T, file string, d InviteDetails) {
 	}
 	if want := []string{"mailto:" + d.Prospect.Email, "mailto:" + d.Consultant.Email}; strings.Join(got.Attendees, " ") != strings.Join(want, " ") {
 		t.Fatalf("ical.js attendees = %v, want %v", got.Attendees, want)
-	}
-}
-
-// runOutsideChecker runs a checker program on an .ics and decodes the JSON
-// summary it prints. A missing program fails the test: the suite must not
-// quietly pass without the parsers it promises to run.
-func runOutsideChecker(t *testing.T, into any, program string, args ...string) {
-	t.Helper()
-	if _, err := exec.LookPath(program); err != nil {
-		t.Fatalf("%s not found (%v): run `make test`, which installs the test programs (scripts/test-deps.sh)", program, err)
-	}
-	cmd := exec.Command(program, args...)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	var exit *exec.ExitError
-	if errors.As(err, &exit) && exit.ExitCode() == 2 {
-		t.Fatalf("%s %s: a parser is missing: run `make test` (scripts/test-deps.sh installs it)\n%s", program, args[0], stderr.String())
-	}
-	if err != nil {
-		t.Fatalf("%s %s rejected the invite: %v\n%s", program, args[0], err, stderr.String())
-	}
-	if err := json.Unmarshal(out, into); err != nil {
-		t.Fatalf("%s output %q: %v", program, out, err)
 	}
 }
 

@@ -2,10 +2,7 @@ package ical
 
 import (
 	"bytes"
-	"encoding/json"
-	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -13,6 +10,8 @@ import (
 	"unicode/utf8"
 
 	goical "github.com/emersion/go-ical"
+
+	"consultd/internal/icaltest"
 )
 
 func testFeed() Feed {
@@ -67,7 +66,7 @@ func TestRenderFeedIsAPublishedCalendar(t *testing.T) {
 	if ttl := cal.Props.Get("X-PUBLISHED-TTL"); ttl == nil || ttl.Value != "PT15M" {
 		t.Fatalf("X-PUBLISHED-TTL = %+v", ttl)
 	}
-	if got := propText(t, cal.Props, "X-WR-CALNAME"); got != f.Name {
+	if got := icaltest.PropText(t, cal.Props, "X-WR-CALNAME"); got != f.Name {
 		t.Fatalf("X-WR-CALNAME = %q", got)
 	}
 	events := cal.Events()
@@ -76,7 +75,7 @@ func TestRenderFeedIsAPublishedCalendar(t *testing.T) {
 	}
 	for i, e := range events {
 		want := f.Events[i]
-		if got := propText(t, e.Props, goical.PropUID); got != want.UID {
+		if got := icaltest.PropText(t, e.Props, goical.PropUID); got != want.UID {
 			t.Fatalf("event %d UID = %q, want %q", i, got, want.UID)
 		}
 		if seq, err := e.Props.Get(goical.PropSequence).Int(); err != nil || seq != want.Sequence {
@@ -88,7 +87,7 @@ func TestRenderFeedIsAPublishedCalendar(t *testing.T) {
 		if stamp, err := e.Props.DateTime(goical.PropDateTimeStamp, nil); err != nil || !stamp.Equal(want.Modified) {
 			t.Fatalf("event %d DTSTAMP = %v (%v), want when it last changed, %v", i, stamp, err, want.Modified)
 		}
-		transp := propText(t, e.Props, goical.PropTransparency)
+		transp := icaltest.PropText(t, e.Props, goical.PropTransparency)
 		if wantTransp := map[bool]string{true: "TRANSPARENT", false: "OPAQUE"}[want.Status == StatusCancelled]; transp != wantTransp {
 			t.Fatalf("event %d TRANSP = %q, want %q", i, transp, wantTransp)
 		}
@@ -96,7 +95,7 @@ func TestRenderFeedIsAPublishedCalendar(t *testing.T) {
 			t.Fatalf("event %d names people or carries alarms", i)
 		}
 	}
-	if got := propText(t, events[0].Props, goical.PropDescription); got != f.Events[0].Description {
+	if got := icaltest.PropText(t, events[0].Props, goical.PropDescription); got != f.Events[0].Description {
 		t.Fatalf("DESCRIPTION = %q", got)
 	}
 }
@@ -142,7 +141,7 @@ func TestRenderFeedLinesAreCRLFAndFolded(t *testing.T) {
 		t.Fatalf("%d STATUS lines for %d events: user text started a property\n%s", statuses, len(f.Events), b)
 	}
 	cal := mustDecodeFeed(t, b)
-	if got, want := propText(t, cal.Events()[0].Props, goical.PropSummary), f.Events[0].Summary; got != want {
+	if got, want := icaltest.PropText(t, cal.Events()[0].Props, goical.PropSummary), f.Events[0].Summary; got != want {
 		t.Fatalf("SUMMARY after unfolding = %q, want %q", got, want)
 	}
 }
@@ -229,8 +228,8 @@ func TestRenderFeedOutsideParsers(t *testing.T) {
 				t.Fatal(err)
 			}
 			var libical, icaljs checkedFeed
-			runChecker(t, &libical, "python3", filepath.Join("..", "..", "scripts", "check_feed.py"), file)
-			runChecker(t, &icaljs, "node", filepath.Join("..", "..", "testdata", "icaljs", "check_feed.mjs"), file)
+			icaltest.RunChecker(t, &libical, "python3", filepath.Join("..", "..", "scripts", "check_feed.py"), file)
+			icaltest.RunChecker(t, &icaljs, "node", filepath.Join("..", "..", "testdata", "icaljs", "check_feed.mjs"), file)
 			for parser, got := range map[string]checkedFeed{"libical": libical, "ical.js": icaljs} {
 				if got.Method != nil || got.Name != f.Name || len(got.Events) != len(f.Events) {
 					t.Fatalf("%s read %+v", parser, got)
@@ -243,29 +242,5 @@ func TestRenderFeedOutsideParsers(t *testing.T) {
 				}
 			}
 		})
-	}
-}
-
-// runChecker runs an outside checker on an .ics and decodes the JSON it
-// prints. A missing program fails the test: the suite must not quietly
-// pass without the parsers it promises to run.
-func runChecker(t *testing.T, into any, program string, args ...string) {
-	t.Helper()
-	if _, err := exec.LookPath(program); err != nil {
-		t.Fatalf("%s not found (%v): run `make test`, which installs the test programs (scripts/test-deps.sh)", program, err)
-	}
-	cmd := exec.Command(program, args...)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	var exit *exec.ExitError
-	if errors.As(err, &exit) && exit.ExitCode() == 2 {
-		t.Fatalf("%s %s: a parser is missing: run `make test` (scripts/test-deps.sh installs it)\n%s", program, args[0], stderr.String())
-	}
-	if err != nil {
-		t.Fatalf("%s %s rejected the feed: %v\n%s", program, args[0], err, stderr.String())
-	}
-	if err := json.Unmarshal(out, into); err != nil {
-		t.Fatalf("%s output %q: %v", program, out, err)
 	}
 }

@@ -8,6 +8,8 @@ import (
 	"unicode/utf8"
 
 	goical "github.com/emersion/go-ical"
+
+	"consultd/internal/icaltest"
 )
 
 func testInvite() Invite {
@@ -36,28 +38,6 @@ func mustRenderInvite(t *testing.T, ev Invite) []byte {
 	return b
 }
 
-func mustDecode(t *testing.T, b []byte) (*goical.Calendar, goical.Event) {
-	t.Helper()
-	cal, err := goical.NewDecoder(bytes.NewReader(b)).Decode()
-	if err != nil {
-		t.Fatalf("decode: %v\n%s", err, b)
-	}
-	events := cal.Events()
-	if len(events) != 1 {
-		t.Fatalf("got %d VEVENTs, want 1", len(events))
-	}
-	return cal, events[0]
-}
-
-func propText(t *testing.T, props goical.Props, name string) string {
-	t.Helper()
-	s, err := props.Text(name)
-	if err != nil {
-		t.Fatalf("%s: %v", name, err)
-	}
-	return s
-}
-
 func TestRenderInviteRoundTrip(t *testing.T) {
 	tests := []struct {
 		name     string
@@ -76,12 +56,12 @@ func TestRenderInviteRoundTrip(t *testing.T) {
 			ev.Method, ev.Sequence = tt.method, tt.sequence
 			// A zone other than UTC must still come out as UTC.
 			ev.Start = ev.Start.In(time.FixedZone("NST", -(3*3600 + 1800)))
-			cal, e := mustDecode(t, mustRenderInvite(t, ev))
+			cal, e := icaltest.DecodeOne(t, mustRenderInvite(t, ev))
 
-			if got := propText(t, cal.Props, goical.PropMethod); got != tt.method {
+			if got := icaltest.PropText(t, cal.Props, goical.PropMethod); got != tt.method {
 				t.Fatalf("METHOD = %q, want %q", got, tt.method)
 			}
-			if got := propText(t, e.Props, goical.PropUID); got != ev.UID {
+			if got := icaltest.PropText(t, e.Props, goical.PropUID); got != ev.UID {
 				t.Fatalf("UID = %q, want %q", got, ev.UID)
 			}
 			if seq, err := e.Props.Get(goical.PropSequence).Int(); err != nil || seq != tt.sequence {
@@ -107,7 +87,7 @@ func TestRenderInviteRoundTrip(t *testing.T) {
 }
 
 func TestRenderInvitePeople(t *testing.T) {
-	_, e := mustDecode(t, mustRenderInvite(t, testInvite()))
+	_, e := icaltest.DecodeOne(t, mustRenderInvite(t, testInvite()))
 	org := e.Props.Get(goical.PropOrganizer)
 	if org.Value != "mailto:consult@example.com" || org.Params.Get(goical.ParamCommonName) != "Stackpoint Consulting" {
 		t.Fatalf("ORGANIZER = %q %v", org.Value, org.Params)
@@ -121,7 +101,7 @@ func TestRenderInvitePeople(t *testing.T) {
 			t.Fatalf("ATTENDEE %s = %q, want %q", param, got, want)
 		}
 	}
-	if got := propText(t, e.Props, goical.PropTransparency); got != "OPAQUE" {
+	if got := icaltest.PropText(t, e.Props, goical.PropTransparency); got != "OPAQUE" {
 		t.Fatalf("TRANSP = %q", got)
 	}
 }
@@ -154,8 +134,8 @@ func TestRenderInviteLinesAreCRLFAndFolded(t *testing.T) {
 	if folded < 10 {
 		t.Fatalf("only %d continuation lines; the long description was not folded", folded)
 	}
-	_, e := mustDecode(t, b)
-	if got, want := propText(t, e.Props, goical.PropDescription), strings.ReplaceAll(ev.Description, "\r\n", "\n"); got != want {
+	_, e := icaltest.DecodeOne(t, b)
+	if got, want := icaltest.PropText(t, e.Props, goical.PropDescription), strings.ReplaceAll(ev.Description, "\r\n", "\n"); got != want {
 		t.Fatalf("DESCRIPTION after unfolding = %q, want %q", got, want)
 	}
 	if got, want := e.Props.Values(goical.PropAttendee)[0].Params.Get("CN"), strings.TrimSpace(ev.Attendees[0].Name); got != want {
@@ -176,7 +156,7 @@ func TestRenderInviteUserLineBreaksCannotInjectProperties(t *testing.T) {
 			t.Fatalf("user text started a property: %q\n%s", line, b)
 		}
 	}
-	_, e := mustDecode(t, b)
+	_, e := icaltest.DecodeOne(t, b)
 	if got := len(e.Props.Values(goical.PropAttendee)); got != 2 {
 		t.Fatalf("got %d ATTENDEEs, want 2:\n%s", got, b)
 	}
@@ -186,10 +166,10 @@ func TestRenderInviteUserLineBreaksCannotInjectProperties(t *testing.T) {
 	if e.Props.Get("X-EVIL") != nil {
 		t.Fatal("X-EVIL property injected")
 	}
-	if got, want := propText(t, e.Props, goical.PropDescription), "hi\nATTENDEE:mailto:evil@x"; got != want {
+	if got, want := icaltest.PropText(t, e.Props, goical.PropDescription), "hi\nATTENDEE:mailto:evil@x"; got != want {
 		t.Fatalf("DESCRIPTION = %q, want %q", got, want)
 	}
-	if got, want := propText(t, e.Props, goical.PropSummary), "Call\nX-EVIL:1\nORGANIZER:mailto:evil@x"; got != want {
+	if got, want := icaltest.PropText(t, e.Props, goical.PropSummary), "Call\nX-EVIL:1\nORGANIZER:mailto:evil@x"; got != want {
 		t.Fatalf("SUMMARY = %q, want %q", got, want)
 	}
 	atts := e.Props.Values(goical.PropAttendee)
