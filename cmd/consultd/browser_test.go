@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -50,6 +51,29 @@ func newBrowser(t *testing.T) context.Context {
 	ctx, cancelTimeout := context.WithTimeout(ctx, 90*time.Second)
 	t.Cleanup(func() { cancelTimeout(); cancelCtx(); cancelAlloc() })
 	return ctx
+}
+
+// checkFitsScreen fails the test for elements within selector (and the
+// page itself) that reach past the window's edges, then keeps a screenshot.
+func checkFitsScreen(t *testing.T, ctx context.Context, selector, name string) {
+	t.Helper()
+	var wide []string
+	script := `(() => {
+		const w = document.documentElement.clientWidth, out = [];
+		if (document.documentElement.scrollWidth > w) out.push('page ' + document.documentElement.scrollWidth + ' > ' + w);
+		for (const el of document.querySelectorAll(` + strconv.Quote(selector+" *") + `)) {
+			const r = el.getBoundingClientRect();
+			if (r.width > 0 && (r.right > w + 0.5 || r.left < -0.5) && !el.closest('.visually-hidden')) out.push(el.tagName + '.' + el.className + ' ' + Math.round(r.left) + '..' + Math.round(r.right));
+		}
+		return out.slice(0, 10);
+	})()`
+	if err := chromedp.Run(ctx, chromedp.Evaluate(script, &wide)); err != nil {
+		t.Fatal(err)
+	}
+	if len(wide) > 0 {
+		t.Errorf("%s: wider than the screen: %v", name, wide)
+	}
+	screenshot(t, ctx, name)
 }
 
 // screenshot keeps a picture of the page when SCREENSHOT_DIR is set, so a

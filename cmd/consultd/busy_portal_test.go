@@ -159,25 +159,8 @@ func TestBrowserBusyCalendarFitsPhoneAndDesktop(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	wider := func(name string) {
-		t.Helper()
-		var wide []string
-		if err := chromedp.Run(ctx, chromedp.Evaluate(`(() => {
-			const w = document.documentElement.clientWidth, out = [];
-			if (document.documentElement.scrollWidth > w) out.push('page ' + document.documentElement.scrollWidth + ' > ' + w);
-			for (const el of document.querySelectorAll('#calendar *')) {
-				const r = el.getBoundingClientRect();
-				if (r.width > 0 && (r.right > w + 0.5 || r.left < -0.5) && !el.closest('.visually-hidden')) out.push(el.tagName + '.' + el.className + ' ' + Math.round(r.left) + '..' + Math.round(r.right));
-			}
-			return out.slice(0, 10);
-		})()`, &wide)); err != nil {
-			t.Fatal(err)
-		}
-		if len(wide) > 0 {
-			t.Errorf("%s: wider than the screen: %v", name, wide)
-		}
-		screenshot(t, ctx, name)
-	}
+	wider := func(name string) { checkFitsScreen(t, ctx, "#calendar", name) }
+
 	if err := chromedp.Run(ctx, chromedp.EmulateViewport(360, 780)); err != nil {
 		t.Fatal(err)
 	}

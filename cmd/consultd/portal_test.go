@@ -343,25 +343,8 @@ func TestBrowserPortalFitsPhoneAndDesktop(t *testing.T) {
 	); err != nil {
 		t.Fatal(err)
 	}
-	fits := func(name string) {
-		t.Helper()
-		var wide []string
-		if err := chromedp.Run(ctx, chromedp.Evaluate(`(() => {
-			const w = document.documentElement.clientWidth, out = [];
-			if (document.documentElement.scrollWidth > w) out.push('page ' + document.documentElement.scrollWidth + ' > ' + w);
-			for (const el of document.querySelectorAll('main *')) {
-				const r = el.getBoundingClientRect();
-				if (r.width > 0 && (r.right > w + 0.5 || r.left < -0.5) && !el.closest('.visually-hidden')) out.push(el.tagName + '.' + el.className + ' ' + Math.round(r.left) + '..' + Math.round(r.right));
-			}
-			return out.slice(0, 10);
-		})()`, &wide)); err != nil {
-			t.Fatal(err)
-		}
-		if len(wide) > 0 {
-			t.Errorf("%s: wider than the screen: %v", name, wide)
-		}
-		screenshot(t, ctx, name)
-	}
+	fits := func(name string) { checkFitsScreen(t, ctx, "main", name) }
+
 	fits("portal-360")
 
 	if err := chromedp.Run(ctx,
