@@ -17,7 +17,7 @@ bindings are missing (run `make test`, which runs scripts/test-deps.sh).
 """
 import sys
 
-from check_ics import errors_in, prop_value, run
+from check_ics import errors_in, parse_calendar, prop_value, run
 
 REQUIRED = ("UID", "DTSTAMP", "DTSTART", "DTEND", "SEQUENCE", "STATUS")
 FORBIDDEN = ("ATTENDEE", "ORGANIZER")
@@ -66,15 +66,9 @@ def event_problems(ical, event):
 
 def check(ical, text):
     """Returns (summary, problems) for the feed text."""
-    try:
-        cal = ical.Component.new_from_string(text)
-    except TypeError:  # the bindings raise when libical returns NULL
-        cal = None
+    cal, problems = parse_calendar(ical, text)
     if cal is None:
-        return None, ["libical could not parse the file"]
-    if cal.isa() != ical.ComponentKind.VCALENDAR_COMPONENT:
-        return None, [f"top-level component is {cal.kind_to_string(cal.isa())}, not VCALENDAR"]
-    problems = errors_in(ical, cal)
+        return None, problems
     method = prop_value(cal, ical.PropertyKind.METHOD_PROPERTY)
     if method not in (None, "PUBLISH"):
         problems.append(f"METHOD is {method}; a feed has none (or PUBLISH)")

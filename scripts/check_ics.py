@@ -59,8 +59,9 @@ def errors_in(ical, comp):
     return found
 
 
-def check(ical, text):
-    """Returns (summary, problems) for the iCalendar text."""
+def parse_calendar(ical, text):
+    """Returns (VCALENDAR, problems): the calendar with libical's parse
+    errors, or None with the reason it is not one."""
     try:
         comp = ical.Component.new_from_string(text)
     except TypeError:  # the bindings raise when libical returns NULL
@@ -69,7 +70,14 @@ def check(ical, text):
         return None, ["libical could not parse the file"]
     if comp.isa() != ical.ComponentKind.VCALENDAR_COMPONENT:
         return None, [f"top-level component is {comp.kind_to_string(comp.isa())}, not VCALENDAR"]
-    problems = errors_in(ical, comp)
+    return comp, errors_in(ical, comp)
+
+
+def check(ical, text):
+    """Returns (summary, problems) for the iCalendar text."""
+    comp, problems = parse_calendar(ical, text)
+    if comp is None:
+        return None, problems
     if comp.count_components(ical.ComponentKind.VEVENT_COMPONENT) != 1:
         problems.append("want exactly one VEVENT")
     if not comp.is_valid():
