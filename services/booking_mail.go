@@ -52,11 +52,25 @@ func (b *Bookings) enqueueBooked(ctx context.Context, tx *sqlx.Tx, bk Booking, t
 	if err != nil {
 		return false, err
 	}
-	capped, err := b.enqueueProspect(ctx, tx, bk.ID, "invite", d, ProspectInviteEmail)
+	return b.enqueueBoth(ctx, tx, bk.ID, d, "invite", "consultant_notice")
+}
+
+// enqueueBoth renders d for the prospect (under their daily cap) and the
+// consultant, and queues both; it reports whether the cap held the
+// prospect's message back.
+func (b *Bookings) enqueueBoth(ctx context.Context, tx *sqlx.Tx, bookingID string, d InviteDetails, prospectKind, consultantKind string) (bool, error) {
+	prospect, err := renderOutboxMessage(bookingID, prospectKind, d, ProspectInviteEmail)
 	if err != nil {
 		return false, err
 	}
-	return capped, enqueueConsultant(ctx, tx, bk.ID, "consultant_notice", d, ConsultantNoticeEmail)
+	prospect.Audience, prospect.DailyCap = AudienceProspect, b.cfg.ProspectMailPerDay
+	consultant, err := renderOutboxMessage(bookingID, consultantKind, d, ConsultantNoticeEmail)
+	if err != nil {
+		return false, err
+	}
+	consultant.Audience = AudienceConsultant
+	capped, _, err := enqueuePair(ctx, tx, prospect, consultant)
+	return capped, err
 }
 
 // enqueueMoved sends the prospect the moved event; a consultant who lost the
@@ -92,11 +106,7 @@ func (b *Bookings) enqueueCancelled(ctx context.Context, tx *sqlx.Tx, bk Booking
 	if err != nil {
 		return false, err
 	}
-	capped, err := b.enqueueProspect(ctx, tx, bk.ID, "cancel", d, ProspectInviteEmail)
-	if err != nil {
-		return false, err
-	}
-	return capped, enqueueConsultant(ctx, tx, bk.ID, "consultant_cancel", d, ConsultantNoticeEmail)
+	return b.enqueueBoth(ctx, tx, bk.ID, d, "cancel", "consultant_cancel")
 }
 
 // enqueueProspect queues mail to the prospect under the daily cap per address.

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -187,17 +188,23 @@ func (b *Bookings) Book(ctx context.Context, in NewBooking) (Booking, string, er
 	if cents > 0 && b.stripe == nil {
 		return Booking{}, "", Invalid(map[string]string{"type": "Paid sessions cannot be booked online right now; choose the free consultation."})
 	}
-	leave, err := b.gate.enter(ctx, inq.Team, inq.Region, in.Start)
+	pass, err := b.gate.enter(ctx, inq.Team, inq.Region, in.Start)
 	if err != nil {
 		return Booking{}, "", err
 	}
-	defer leave()
+	defer pass.leave()
+	if pass.takenSinceArrival() {
+		pass.leave()
+		return Booking{}, "", b.slotTaken(ctx, inq.Team, inq.Region, in.Start, zone)
+	}
+	readBegan := time.Now()
 	free, err := b.freeConsultants(ctx, inq.Team, inq.Region, in.Start, "")
 	if err != nil {
 		return Booking{}, "", err
 	}
 	if len(free) == 0 {
-		leave() // the next in line need not wait for the alternatives
+		pass.sawTaken(readBegan)
+		pass.leave() // the next in line need not wait for the alternatives
 		return Booking{}, "", b.slotTaken(ctx, inq.Team, inq.Region, in.Start, zone)
 	}
 	token, hash := newToken()
@@ -209,7 +216,6 @@ func (b *Bookings) Book(ctx context.Context, in NewBooking) (Booking, string, er
 	if cents > 0 {
 		row.Status, row.HoldExpiresAt = StatusPendingPayment, sql.NullTime{Time: b.now().Add(checkoutLifetime + holdGrace), Valid: true}
 	}
-	var id string
 	var made Booking
 	var capped, mailedExisting bool
 	err = inTx(ctx, b.db, func(tx *sqlx.Tx) error {
@@ -221,10 +227,7 @@ func (b *Bookings) Book(ctx context.Context, in NewBooking) (Booking, string, er
 			mailedExisting = true
 			return b.mailExistingBooking(ctx, tx, inq.ID, upcoming)
 		}
-		if id, err = insertFirstFree(ctx, tx, free, row); err != nil {
-			return err
-		}
-		booking, err := getBooking(ctx, tx, "b.id = $1", id)
+		booking, err := insertFirstFree(ctx, tx, free, row)
 		if err != nil {
 			return err
 		}
@@ -235,7 +238,7 @@ func (b *Bookings) Book(ctx context.Context, in NewBooking) (Booking, string, er
 		}
 		return b.confirmBooked(ctx, tx, booking, token, &capped)
 	})
-	leave() // committed or not, the database now says who holds the start
+	pass.leave() // committed or not, the database now says who holds the start
 	if errors.Is(err, errNoConsultantLeft) {
 		return Booking{}, "", b.slotTaken(ctx, inq.Team, inq.Region, in.Start, zone)
 	}
@@ -257,14 +260,12 @@ func (b *Bookings) Book(ctx context.Context, in NewBooking) (Booking, string, er
 }
 
 // confirmBooked does what a confirmed booking needs: the lead marked booked
-// and both people invited.
+// and counted, and both people invited.
 func (b *Bookings) confirmBooked(ctx context.Context, tx *sqlx.Tx, booking Booking, token string, capped *bool) error {
-	if err := markLeadBooked(ctx, tx, booking); err != nil {
+	if err := markLeadBooked(ctx, tx, booking, b.funnel.day()); err != nil {
 		return err
 	}
-	if err := b.funnel.Record(ctx, tx, StageBooked); err != nil {
-		return err
-	}
+	b.funnel.counted(StageBooked)
 	c, err := b.enqueueBooked(ctx, tx, booking, token)
 	if capped != nil {
 		*capped = c
@@ -359,25 +360,27 @@ type newBookingRow struct {
 }
 
 // insertBookingSQL takes the consultant's start lock (see
-// lockConsultantStart) in the SELECT the row comes from, in the same round
-// trip as the insert.
-const insertBookingSQL = `
-	INSERT INTO bookings (lead_id, inquiry_id, team, region, consultant_id, status, starts_at, ends_at, blocked, timezone, uid,
-		manage_token_hash, manage_token_sealed, created_at, updated_at,
-		session_type_id, amount_cents, currency, payment_status, hold_expires_at)
-	SELECT $1, $2, $3, $4, $5, $14, $6, $7, tstzrange($6, $8, '[)'), $9, gen_random_uuid()::text || '@' || $10, $11, $12, $13, $13,
-		$15, $16, $17, CASE WHEN $16 > 0 THEN 'pending' ELSE 'none' END, $18
-	FROM (SELECT pg_advisory_xact_lock(hashtext($19), $20)) AS queued
-	RETURNING id`
+// lockConsultantStart) in the SELECT the row comes from, and answers with
+// the booking as bookingSelect reads it: lock, insert and read back are
+// one round trip.
+var insertBookingSQL = `
+	WITH b AS (
+		INSERT INTO bookings (lead_id, inquiry_id, team, region, consultant_id, status, starts_at, ends_at, blocked, timezone, uid,
+			manage_token_hash, manage_token_sealed, created_at, updated_at,
+			session_type_id, amount_cents, currency, payment_status, hold_expires_at)
+		SELECT $1, $2, $3, $4, $5, $14, $6, $7, tstzrange($6, $8, '[)'), $9, gen_random_uuid()::text || '@' || $10, $11, $12, $13, $13,
+			$15, $16, $17, CASE WHEN $16 > 0 THEN 'pending' ELSE 'none' END, $18
+		FROM (SELECT pg_advisory_xact_lock(hashtext($19), $20)) AS queued
+		RETURNING *)` + strings.Replace(bookingSelect, "FROM bookings b ", "FROM b ", 1)
 
 // insertFirstFree tries each consultant in order inside a savepoint; an
 // exclusion violation means someone else took that consultant's time.
-func insertFirstFree(ctx context.Context, tx *sqlx.Tx, consultants []string, row newBookingRow) (string, error) {
+func insertFirstFree(ctx context.Context, tx *sqlx.Tx, consultants []string, row newBookingRow) (Booking, error) {
 	for _, cid := range consultants {
-		var id string
+		var made bookingRow
 		lockName, lockStart := consultantStartLock(cid, row.Start)
-		made, err := writeUnlessTaken(ctx, tx, func() error {
-			return getPrepared(ctx, tx, &id, insertBookingSQL,
+		inserted, err := writeUnlessTaken(ctx, tx, func() error {
+			return getPrepared(ctx, tx, &made, insertBookingSQL,
 				row.Inquiry.LeadID, row.Inquiry.ID, row.Inquiry.Team, row.Inquiry.Region, cid,
 				row.Start, row.Start.Add(SlotLength), row.Start.Add(SlotLength+row.Buffer),
 				row.Timezone, row.UIDDomain, row.TokenHash, row.TokenSealed, row.Now,
@@ -386,13 +389,14 @@ func insertFirstFree(ctx context.Context, tx *sqlx.Tx, consultants []string, row
 			)
 		})
 		if err != nil {
-			return "", fmt.Errorf("insert booking: %w", err)
+			return Booking{}, fmt.Errorf("insert booking: %w", err)
 		}
-		if made {
-			return id, nil
+		if inserted {
+			made.Booking.tokenSealed = made.Sealed
+			return made.Booking, nil
 		}
 	}
-	return "", errNoConsultantLeft
+	return Booking{}, errNoConsultantLeft
 }
 
 // lockLeadForBooking serialises bookings of one lead (one person) and
@@ -450,18 +454,23 @@ func upcomingBooking(ctx context.Context, tx *sqlx.Tx, leadID string, now time.T
 	return ids[0], nil
 }
 
+// markLeadBookedSQL moves the lead on, records the booking in its history
+// (what leadEvent writes) and counts the funnel's booked stage (what
+// Funnel.Record writes), in one round trip.
 const markLeadBookedSQL = `
 	WITH marked AS (
-		UPDATE leads SET consultant_id = $2, updated_at = now(), last_activity_at = now(),
+		UPDATE leads SET consultant_id = $4, updated_at = now(), last_activity_at = now(),
 			status = CASE WHEN status IN ('new', 'contacted', 'qualified') THEN 'booked' ELSE status END
-		WHERE id = $1 RETURNING id)
-	INSERT INTO lead_events (lead_id, kind, detail, actor) SELECT id, 'booked', $3, $4 FROM marked`
+		WHERE id = $3 RETURNING id),
+	history AS (
+		INSERT INTO lead_events (lead_id, kind, detail, actor) SELECT id, 'booked', $5, $6 FROM marked)
+	` + funnelRecordSQL // its $1 and $2: the day and the stage
 
-// markLeadBooked moves the lead on and records the booking in its history,
-// in one statement (what leadEvent writes, without a round trip of its own).
-func markLeadBooked(ctx context.Context, tx *sqlx.Tx, bk Booking) error {
+// markLeadBooked moves the lead on, records the booking in its history and
+// counts it in the funnel of day.
+func markLeadBooked(ctx context.Context, tx *sqlx.Tx, bk Booking, day string) error {
 	detail := jsonArg(map[string]string{"booking_id": bk.ID, "start": bk.Start.UTC().Format(time.RFC3339), "consultant": bk.ConsultantName})
-	_, err := execPrepared(ctx, tx, markLeadBookedSQL, bk.LeadID, bk.ConsultantID, detail, ActorFrom(ctx).Label())
+	_, err := execPrepared(ctx, tx, markLeadBookedSQL, day, StageBooked, bk.LeadID, bk.ConsultantID, detail, ActorFrom(ctx).Label())
 	if err != nil {
 		return fmt.Errorf("mark lead booked: %w", err)
 	}

@@ -47,23 +47,33 @@ func NewFunnel(db *sqlx.DB, now func() time.Time, onCount func(stage string)) *F
 	return &Funnel{db: db, now: now, pending: map[funnelKey]int64{}, onCount: onCount}
 }
 
-// Record adds one prospect reaching stage in the caller's transaction, so
-// the count exists exactly when the change it counts does, and no crash
-// can lose it. Each database session adds to a shard of its own, so
-// concurrent transactions never wait for each other's count.
+// funnelRecordSQL counts one prospect reaching a stage ($2) on a day ($1).
 const funnelRecordSQL = `
 	INSERT INTO funnel_counts (day, stage, shard, count) VALUES ($1, $2, pg_backend_pid() % 64, 1)
 	ON CONFLICT (day, stage, shard) DO UPDATE SET count = funnel_counts.count + 1`
 
+// Record adds one prospect reaching stage in the caller's transaction, so
+// the count exists exactly when the change it counts does, and no crash
+// can lose it. Each database session adds to a shard of its own, so
+// concurrent transactions never wait for each other's count.
 func (f *Funnel) Record(ctx context.Context, q sqlx.ExecerContext, stage string) error {
-	_, err := execPrepared(ctx, q, funnelRecordSQL, f.now().UTC().Format(time.DateOnly), stage)
+	_, err := execPrepared(ctx, q, funnelRecordSQL, f.day(), stage)
 	if err != nil {
 		return fmt.Errorf("count %s: %w", stage, err)
 	}
+	f.counted(stage)
+	return nil
+}
+
+// day is the funnel day a count made now belongs to, for statements that
+// add funnelRecordSQL to their own work.
+func (f *Funnel) day() string { return f.now().UTC().Format(time.DateOnly) }
+
+// counted tells the metrics of a count written by such a statement.
+func (f *Funnel) counted(stage string) {
 	if f.onCount != nil {
 		f.onCount(stage)
 	}
-	return nil
 }
 
 // Count records one page view in memory; views are added to the database

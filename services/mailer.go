@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
 )
 
 const (
@@ -114,16 +115,23 @@ func (m *Mailer) DeliverDue(ctx context.Context) (int, error) {
 		if err != nil {
 			return err
 		}
+		byStatus := map[string][]int64{}
 		for _, row := range due {
 			if ctx.Err() != nil {
 				break // unsent rows stay pending and unlock at commit
 			}
-			ok, err := m.deliverOne(ctx, tx, row)
+			status, err := m.deliverOne(ctx, tx, row)
 			if err != nil {
 				return err
 			}
-			if ok {
+			if status != "" {
+				byStatus[status] = append(byStatus[status], row.ID)
 				delivered++
+			}
+		}
+		for status, ids := range byStatus {
+			if err := m.recordDeliveries(dbCtx, tx, ids, status); err != nil {
+				return err
 			}
 		}
 		return nil
@@ -173,17 +181,19 @@ func claimDue(ctx context.Context, tx *sqlx.Tx, now time.Time, limit int) ([]due
 	return due, nil
 }
 
-// deliverOne sends row and records the outcome; ok reports a delivery.
-func (m *Mailer) deliverOne(ctx context.Context, tx *sqlx.Tx, row dueMail) (ok bool, err error) {
+// deliverOne sends row and records a failure; it returns the status a
+// delivery is to be recorded with (DeliverDue records them together), or
+// "" when the message was not delivered.
+func (m *Mailer) deliverOne(ctx context.Context, tx *sqlx.Tx, row dueMail) (string, error) {
 	status, sendErr := m.send(ctx, row)
 	if sendErr != nil && ctx.Err() != nil {
-		return false, nil // shutting down is not the message's fault; it stays pending
+		return "", nil // shutting down is not the message's fault; it stays pending
 	}
-	dbCtx := context.WithoutCancel(ctx)
 	if sendErr != nil {
-		return false, m.recordFailure(dbCtx, tx, row, sendErr)
+		return "", m.recordFailure(context.WithoutCancel(ctx), tx, row, sendErr)
 	}
-	return true, m.recordDelivery(dbCtx, tx, row, status)
+	m.logger.Info("outbox mail delivered", "id", row.ID, "kind", row.Kind, "attempts", row.Attempts+1, "outcome", status)
+	return status, nil
 }
 
 func (m *Mailer) send(ctx context.Context, row dueMail) (status string, err error) {
@@ -205,15 +215,17 @@ func (m *Mailer) keep(row dueMail) error {
 	return nil
 }
 
-func (m *Mailer) recordDelivery(ctx context.Context, tx *sqlx.Tx, row dueMail, status string) error {
+// recordDeliveries marks a batch's delivered rows in one statement rather
+// than one each: a burst of bookings queues a hundred messages at once,
+// and the database's time goes to the bookings.
+func (m *Mailer) recordDeliveries(ctx context.Context, tx *sqlx.Tx, ids []int64, status string) error {
 	sentAt := sql.NullTime{Time: m.now(), Valid: status == OutboxSent}
 	_, err := tx.ExecContext(ctx, `
 		UPDATE outbox SET status = $2, attempts = attempts + 1, last_error = '', sent_at = $3
-		WHERE id = $1`, row.ID, status, sentAt)
+		WHERE id = ANY ($1)`, pq.Int64Array(ids), status, sentAt)
 	if err != nil {
-		return fmt.Errorf("record delivery of mail %d: %w", row.ID, err)
+		return fmt.Errorf("record delivery of %d mails: %w", len(ids), err)
 	}
-	m.logger.Info("outbox mail delivered", "id", row.ID, "kind", row.Kind, "attempts", row.Attempts+1, "outcome", status)
 	return nil
 }
 

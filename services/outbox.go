@@ -81,28 +81,60 @@ func Enqueue(ctx context.Context, tx *sqlx.Tx, msg OutboxMessage) (int64, error)
 // enqueue is Enqueue that also reports whether the daily cap held the
 // message back.
 func enqueue(ctx context.Context, tx *sqlx.Tx, msg OutboxMessage) (int64, bool, error) {
+	status, err := outboxStatus(ctx, tx, &msg)
+	if err != nil {
+		return 0, false, err
+	}
+	var id int64
+	err = getPrepared(ctx, tx, &id, outboxInsertSQL, outboxRowArgs(msg, status)...)
+	if err != nil {
+		return 0, false, fmt.Errorf("enqueue %s mail: %w", msg.Kind, err)
+	}
+	return id, status == OutboxCapped, nil
+}
+
+// enqueuePair is enqueue for two messages that one change sends (the
+// prospect's and the consultant's), written in one round trip; it reports
+// whether the daily cap held each back.
+func enqueuePair(ctx context.Context, tx *sqlx.Tx, first, second OutboxMessage) (bool, bool, error) {
+	firstStatus, err := outboxStatus(ctx, tx, &first)
+	if err != nil {
+		return false, false, err
+	}
+	secondStatus, err := outboxStatus(ctx, tx, &second)
+	if err != nil {
+		return false, false, err
+	}
+	args := append(outboxRowArgs(first, firstStatus), outboxRowArgs(second, secondStatus)...)
+	if _, err := execPrepared(ctx, tx, outboxInsertPairSQL, args...); err != nil {
+		return false, false, fmt.Errorf("enqueue %s and %s mail: %w", first.Kind, second.Kind, err)
+	}
+	return firstStatus == OutboxCapped, secondStatus == OutboxCapped, nil
+}
+
+// outboxStatus checks msg (defaulting its audience) and says the status it
+// is stored with: pending, or capped when its mailbox had its day's share.
+func outboxStatus(ctx context.Context, tx *sqlx.Tx, msg *OutboxMessage) (string, error) {
 	if msg.Audience == "" {
 		msg.Audience = AudienceProspect
 	}
 	if err := msg.check(); err != nil {
-		return 0, false, err
+		return "", err
 	}
-	status := OutboxPending
-	capped, err := overDailyCap(ctx, tx, msg)
+	capped, err := overDailyCap(ctx, tx, *msg)
 	if err != nil {
-		return 0, false, err
+		return "", err
 	}
 	if capped {
-		status = OutboxCapped
+		return OutboxCapped, nil
 	}
-	var id int64
-	err = getPrepared(ctx, tx, &id, outboxInsertSQL,
-		msg.Kind, sql.NullString{String: msg.BookingID, Valid: msg.BookingID != ""},
-		msg.To, msg.Subject, msg.Message, msg.Audience, status)
-	if err != nil {
-		return 0, false, fmt.Errorf("enqueue %s mail: %w", msg.Kind, err)
-	}
-	return id, capped, nil
+	return OutboxPending, nil
+}
+
+// outboxRowArgs are msg's values in outboxInsertSQL's order.
+func outboxRowArgs(msg OutboxMessage, status string) []any {
+	return []any{msg.Kind, sql.NullString{String: msg.BookingID, Valid: msg.BookingID != ""},
+		msg.To, msg.Subject, msg.Message, msg.Audience, status}
 }
 
 // mailboxSQL names a mailbox: case and a "+tag" do not make a new one.
@@ -112,6 +144,10 @@ const outboxInsertSQL = `
 	INSERT INTO outbox (kind, booking_id, to_address, subject, message, audience, status)
 	VALUES ($1, $2, $3, $4, $5, $6, $7)
 	RETURNING id`
+
+const outboxInsertPairSQL = `
+	INSERT INTO outbox (kind, booking_id, to_address, subject, message, audience, status)
+	VALUES ($1, $2, $3, $4, $5, $6, $7), ($8, $9, $10, $11, $12, $13, $14)`
 
 var (
 	mailboxLockSQL  = `SELECT pg_advisory_xact_lock(hashtextextended('outbox:' || ` + fmt.Sprintf(mailboxSQL, "$1") + `, 0))`

@@ -140,7 +140,7 @@ func txStatementTexts() []string {
 	return []string{
 		lockLeadSQL, leadBookingsSQL, insertBookingSQL, markLeadBookedSQL,
 		bookingSelect + " WHERE b.id = $1",
-		funnelRecordSQL, leadEventSQL, outboxInsertSQL, mailboxLockSQL, mailboxCountSQL,
+		funnelRecordSQL, leadEventSQL, outboxInsertSQL, outboxInsertPairSQL, mailboxLockSQL, mailboxCountSQL,
 	}
 }
 

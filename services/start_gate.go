@@ -27,12 +27,24 @@ type startKey struct {
 type startTurn struct {
 	free    chan struct{} // holds a token while nobody is in
 	waiters int           // callers holding or waiting for the turn
+	// takenReadAt is when the latest read that found nobody free at the
+	// start began (zero: none yet).
+	takenReadAt time.Time
 }
 
-// enter waits for the start's turn; call the returned func to leave (more
-// than once is harmless, so a caller can leave early and still defer it).
-func (g *startGate) enter(ctx context.Context, team, region string, start time.Time) (func(), error) {
+// gatePass is one caller's place in a start's turn.
+type gatePass struct {
+	gate    *startGate
+	key     startKey
+	turn    *startTurn
+	arrived time.Time
+	once    sync.Once
+}
+
+// enter waits for the start's turn; call leave on the pass when done.
+func (g *startGate) enter(ctx context.Context, team, region string, start time.Time) (*gatePass, error) {
 	k := startKey{team: team, region: region, start: start.Unix()}
+	arrived := time.Now()
 	g.mu.Lock()
 	if g.turns == nil {
 		g.turns = map[startKey]*startTurn{}
@@ -48,12 +60,38 @@ func (g *startGate) enter(ctx context.Context, team, region string, start time.T
 
 	select {
 	case <-t.free:
-		var once sync.Once
-		return func() { once.Do(func() { g.leave(k, t, true) }) }, nil
+		return &gatePass{gate: g, key: k, turn: t, arrived: arrived}, nil
 	case <-ctx.Done():
 		g.leave(k, t, false)
 		return nil, ctx.Err()
 	}
+}
+
+// leave gives the turn to the next caller. More than once is harmless, so
+// a caller can leave early and still defer it.
+func (p *gatePass) leave() {
+	p.once.Do(func() { p.gate.leave(p.key, p.turn, true) })
+}
+
+// sawTaken records that a read which began at began found nobody free.
+func (p *gatePass) sawTaken(began time.Time) {
+	p.gate.mu.Lock()
+	defer p.gate.mu.Unlock()
+	if began.After(p.turn.takenReadAt) {
+		p.turn.takenReadAt = began
+	}
+}
+
+// takenSinceArrival reports whether a caller before this one found nobody
+// free by a read that began after this one arrived. That read saw every
+// change committed before this caller's request, so its answer is one this
+// caller's own read could have given, and need not be asked again: in a
+// crowd racing for one start, the losers behind the first one learn from
+// it instead of querying in turn.
+func (p *gatePass) takenSinceArrival() bool {
+	p.gate.mu.Lock()
+	defer p.gate.mu.Unlock()
+	return p.turn.takenReadAt.After(p.arrived)
 }
 
 func (g *startGate) leave(k startKey, t *startTurn, held bool) {
