@@ -132,20 +132,32 @@ func (h *Health) Ready(ctx context.Context) error {
 // WarmPool opens n connections of db and leaves them idle, so the first
 // burst of requests finds them ready: a new connection costs PostgreSQL a
 // backend process and both sides a SCRAM handshake, milliseconds of CPU
-// each, which thirty at once add to the first burst's latency.
+// each, which thirty at once add to the first burst's latency. Each
+// connection also gets db's transaction statements (PrepareTxStatements),
+// which database/sql otherwise prepares on a connection the first time one
+// of its transactions runs them: a round trip and a parse per statement and
+// connection, all of them in the first burst.
 func WarmPool(ctx context.Context, db *sqlx.DB, n int) error {
-	conns := make([]*sql.Conn, 0, n)
+	stmts := preparedTxStatements(db)
+	txs := make([]*sqlx.Tx, 0, n)
 	defer func() {
-		for _, c := range conns {
-			c.Close() // back to the pool, idle
+		for _, tx := range txs {
+			tx.Rollback() // back to the pool, idle, its statements kept
 		}
 	}()
 	for range n {
-		c, err := db.Conn(ctx)
+		tx, err := db.BeginTxx(ctx, &sql.TxOptions{ReadOnly: true})
 		if err != nil {
 			return fmt.Errorf("open connections ahead: %w", err)
 		}
-		conns = append(conns, c)
+		txs = append(txs, tx)
+		for _, st := range stmts {
+			// Binding a pool statement to the transaction prepares it on
+			// the transaction's connection.
+			if err := tx.StmtxContext(ctx, st).Close(); err != nil {
+				return fmt.Errorf("prepare statements ahead: %w", err)
+			}
+		}
 	}
 	return nil
 }

@@ -9,6 +9,9 @@ import (
 
 	"consultd/internal/pgtest"
 	"consultd/services"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
 )
 
 func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
@@ -125,5 +128,45 @@ func TestWarmPoolLeavesConnectionsIdle(t *testing.T) {
 	}
 	if s := db.Stats(); s.OpenConnections != 6 || s.Idle != 6 {
 		t.Fatalf("after warming 6: %d open, %d idle", s.OpenConnections, s.Idle)
+	}
+}
+
+// Warming a pool whose transaction statements are prepared prepares them
+// on every connection, so no transaction of the first burst pays for it.
+func TestWarmPoolPreparesTransactionStatementsOnEachConnection(t *testing.T) {
+	_, url := pgtest.NewDBWithURL(t)
+	db, err := services.OpenDB(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ctx := context.Background()
+	if err := services.PrepareTxStatements(ctx, db); err != nil {
+		t.Fatal(err)
+	}
+	if err := services.WarmPool(ctx, db, 4); err != nil {
+		t.Fatal(err)
+	}
+	db.SetMaxOpenConns(4)
+	want := len(services.TxStatementTexts())
+	var held []*sqlx.Tx
+	defer func() {
+		for _, tx := range held {
+			tx.Rollback()
+		}
+	}()
+	for i := 0; i < 4; i++ { // each transaction holds one of the four connections
+		tx, err := db.BeginTxx(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		held = append(held, tx)
+		var n int
+		if err := tx.Get(&n, `SELECT count(*) FROM pg_prepared_statements WHERE statement = ANY ($1)`, pq.StringArray(services.TxStatementTexts())); err != nil {
+			t.Fatal(err)
+		}
+		if n != want {
+			t.Fatalf("connection %d holds %d of the %d transaction statements", i+1, n, want)
+		}
 	}
 }

@@ -11,4 +11,6 @@ var JSONArg = jsonArg
 var (
 	InTx            = inTx
 	FunnelRecordSQL = funnelRecordSQL
+	// TxStatementTexts are the statements PrepareTxStatements prepares.
+	TxStatementTexts = txStatementTexts
 )

@@ -166,6 +166,15 @@ func PrepareTxStatements(ctx context.Context, db *sqlx.DB) error {
 	return nil
 }
 
+// preparedTxStatements returns db's transaction statements, if prepared.
+func preparedTxStatements(db *sqlx.DB) map[string]*sqlx.Stmt {
+	stmts, ok := txStatements.Load(db)
+	if !ok {
+		return nil
+	}
+	return stmts.(map[string]*sqlx.Stmt)
+}
+
 // txStatement returns query prepared for tx, or nil when it was not
 // prepared ahead for tx's pool.
 func txStatement(ctx context.Context, tx *sqlx.Tx, query string) *sqlx.Stmt {
