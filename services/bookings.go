@@ -289,7 +289,10 @@ func (b *Bookings) CheckStart(ctx context.Context, team, region string, start ti
 }
 
 // freeConsultants checks the start is one the service offers and returns
-// the consultants free then, fairest first.
+// the consultants free then, fairest first. It reads what is committed,
+// with no cache, and its answer depends only on its arguments: Book's start
+// gate relies on both when it hands one caller's "nobody free" to the
+// callers that arrived before that read began (gatePass.takenSinceArrival).
 func (b *Bookings) freeConsultants(ctx context.Context, team, region string, start time.Time, exclude string) ([]string, error) {
 	working, free, err := b.avail.candidates(ctx, team, region, start, exclude)
 	if err != nil {
@@ -456,15 +459,17 @@ func upcomingBooking(ctx context.Context, tx *sqlx.Tx, leadID string, now time.T
 
 // markLeadBookedSQL moves the lead on, records the booking in its history
 // (what leadEvent writes) and counts the funnel's booked stage (what
-// Funnel.Record writes), in one round trip.
+// Funnel.Record writes), in one round trip. PostgreSQL runs the lead's
+// update first (the main statement reads it) and the count, which nothing
+// reads, last: the lead's row is locked before the funnel's, in the order
+// every other writer takes them, so two such transactions cannot deadlock.
 const markLeadBookedSQL = `
-	WITH marked AS (
+	WITH counted AS (` + funnelRecordSQL + `), -- its $1 and $2: the day and the stage
+	marked AS (
 		UPDATE leads SET consultant_id = $4, updated_at = now(), last_activity_at = now(),
 			status = CASE WHEN status IN ('new', 'contacted', 'qualified') THEN 'booked' ELSE status END
-		WHERE id = $3 RETURNING id),
-	history AS (
-		INSERT INTO lead_events (lead_id, kind, detail, actor) SELECT id, 'booked', $5, $6 FROM marked)
-	` + funnelRecordSQL // its $1 and $2: the day and the stage
+		WHERE id = $3 RETURNING id)
+	INSERT INTO lead_events (lead_id, kind, detail, actor) SELECT id, 'booked', $5, $6 FROM marked`
 
 // markLeadBooked moves the lead on, records the booking in its history and
 // counts it in the funnel of day.

@@ -412,3 +412,63 @@ func waitForLockWait(t *testing.T, db *sqlx.DB) {
 	}
 	t.Fatal("no session started waiting for a lock")
 }
+
+// Marking a lead booked takes the lead's row before any funnel row, the
+// order every other writer takes them in (a booking locks its lead
+// first): while another transaction holds the lead, the statement waits
+// without holding a funnel row, so no pair of them can deadlock.
+func TestMarkingALeadBookedLocksTheLeadBeforeTheFunnel(t *testing.T) {
+	f := newBookingFixture(t, 0)
+	ctx := context.Background()
+	lead := f.mustLead(t, "order@example.com", "django")
+	day := fixtureNow.UTC().Format(time.DateOnly)
+	if _, err := f.db.Exec(`
+		INSERT INTO funnel_counts (day, stage, shard, count)
+		SELECT $1, 'booked', g, 0 FROM generate_series(0, 63) g ON CONFLICT DO NOTHING`, day); err != nil {
+		t.Fatal(err)
+	}
+	holder, err := f.db.BeginTxx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer holder.Rollback()
+	if _, err := holder.Exec(`SELECT 1 FROM leads WHERE id = $1 FOR UPDATE`, lead.LeadID); err != nil {
+		t.Fatal(err)
+	}
+	marked := make(chan error, 1)
+	go func() {
+		_, err := f.db.Exec(services.MarkLeadBookedSQL, day, services.StageBooked, lead.LeadID, nil, `{}`, "test")
+		marked <- err
+	}()
+	// Wait until the statement is blocked on the lead's row.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		var waiting int
+		if err := f.db.Get(&waiting, `SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%INSERT INTO lead_events%'`); err != nil {
+			t.Fatal(err)
+		}
+		if waiting > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the statement never waited for the lead's row")
+		}
+	}
+	var free int
+	err = f.db.Get(&free, `
+		WITH locked AS (SELECT 1 FROM funnel_counts WHERE day = $1 AND stage = 'booked' FOR UPDATE NOWAIT)
+		SELECT count(*) FROM locked`, day)
+	if err != nil {
+		t.Fatalf("a funnel row was locked while the statement waited for the lead: %v", err)
+	}
+	if free != 64 {
+		t.Fatalf("%d funnel rows, want 64", free)
+	}
+	holder.Rollback()
+	if err := <-marked; err != nil {
+		t.Fatal(err)
+	}
+	var counted int
+	if err := f.db.Get(&counted, `SELECT sum(count) FROM funnel_counts WHERE day = $1 AND stage = 'booked'`, day); err != nil || counted != 1 {
+		t.Fatalf("booked counted %d (%v), want 1", counted, err)
+	}
+}

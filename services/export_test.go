@@ -11,6 +11,8 @@ var JSONArg = jsonArg
 var (
 	InTx            = inTx
 	FunnelRecordSQL = funnelRecordSQL
+	// MarkLeadBookedSQL is the statement confirming a booking runs on its lead.
+	MarkLeadBookedSQL = markLeadBookedSQL
 	// TxStatementTexts are the statements PrepareTxStatements prepares.
 	TxStatementTexts = txStatementTexts
 )
