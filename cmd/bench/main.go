@@ -281,24 +281,24 @@ func raceOnly(dbURL string, app *process, seed seeded) error {
 			return err
 		}
 		floor := refusedBurst([]string{app.url}, 200, seed.raceStarts[0])
-		busy0, total0 := cpuTicks()
-		procs0 := cpuByProgram()
-		began := time.Now()
 		x, err := bookingRace(dbURL, []string{app.url}, seed.raceLeads[i%2*200:i%2*200+200], seed.raceStarts)
 		if err != nil {
 			return err
 		}
-		busy1, total1 := cpuTicks()
-		procs1 := cpuByProgram()
-		for name, t := range procs1 {
-			if d := t - procs0[name]; d > 0 {
-				fmt.Printf("  %s: %d ms CPU\n", name, d*10)
+		b := x.burst
+		fmt.Printf("race %d: %d booked, %d × 409, %d × 5xx, %d other, %d overlaps, p99 %s %s\n",
+			i+1, x.booked, x.conflicts, x.serverErrors, x.other, x.overlaps, ms(x.p99), x.firstServerError)
+		fmt.Printf("  booked p50 %s, p99 %s; 409 p50 %s, p99 %s\n",
+			ms(percentile(b.byStatus[http.StatusCreated], 0.5)), ms(percentile(b.byStatus[http.StatusCreated], 0.99)),
+			ms(percentile(b.byStatus[http.StatusConflict], 0.5)), ms(percentile(b.byStatus[http.StatusConflict], 0.99)))
+		fmt.Printf("  from the first request to the last answer, %s: machine %.0f%% busy;", ms(b.took), 100*b.busy)
+		for name, d := range b.cpuByProg {
+			if d >= 20*time.Millisecond && !strings.HasPrefix(name, "kworker") {
+				fmt.Printf(" %s %s CPU", name, ms(d))
 			}
 		}
-		fmt.Printf("race %d: %d booked, %d × 409, %d × 5xx, %d other, %d overlaps, p99 %s, machine busy %.0f%% over %s %s\n",
-			i+1, x.booked, x.conflicts, x.serverErrors, x.other, x.overlaps, ms(x.p99),
-			100*float64(busy1-busy0)/float64(max(1, total1-total0)), time.Since(began).Round(time.Millisecond), x.firstServerError)
-		fmt.Printf("  floor (same burst, refused after one query): p99 %s; peak RSS so far %d MB\n", ms(floor.p99), app.peakRSS()>>20)
+		fmt.Printf("\n  floor (same burst, refused after one query): p99 %s, machine %.0f%% busy; peak RSS so far %d MB\n",
+			ms(floor.p99), 100*floor.busy, app.peakRSS()>>20)
 	}
 	return nil
 }
@@ -619,6 +619,7 @@ type raceResult struct {
 	clients, booked, conflicts, serverErrors, other, overlaps int
 	p99                                                       time.Duration
 	firstServerError                                          string // status and body of the first 5xx, to find its cause
+	burst                                                     burstResult
 }
 
 // bookingRace sends one booking per lead, all at once, spread over the
@@ -631,7 +632,7 @@ func bookingRace(dbURL string, targets, leads, starts []string) (raceResult, err
 	b := postBurst(targets, bodies)
 	res := raceResult{
 		clients: len(leads), booked: b.statuses[http.StatusCreated], conflicts: b.statuses[http.StatusConflict],
-		serverErrors: b.serverErrors, p99: b.p99, firstServerError: b.firstServerError,
+		serverErrors: b.serverErrors, p99: b.p99, firstServerError: b.firstServerError, burst: b,
 	}
 	res.other = len(leads) - res.booked - res.conflicts - res.serverErrors
 	db, err := sqlx.Open("postgres", dbURL)
@@ -663,7 +664,13 @@ func refusedBurst(targets []string, clients int, start string) burstResult {
 
 // burstResult is what a burst of POSTs got back.
 type burstResult struct {
-	statuses         map[int]int
+	statuses map[int]int
+	byStatus map[int][]time.Duration // each status's latencies, sorted
+	// From the first request out to the last answer in: the share of the
+	// machine's CPU that was busy, and the CPU each program used.
+	busy             float64
+	took             time.Duration
+	cpuByProg        map[string]time.Duration
 	serverErrors     int
 	p99              time.Duration
 	firstServerError string // status and body of the first 5xx, to find its cause
@@ -672,7 +679,7 @@ type burstResult struct {
 // postBurst sends every body at once, each from its own client connection,
 // round-robin over the targets.
 func postBurst(targets []string, bodies [][]byte) burstResult {
-	res := burstResult{statuses: map[int]int{}}
+	res := burstResult{statuses: map[int]int{}, byStatus: map[int][]time.Duration{}}
 	transport := &http.Transport{MaxIdleConnsPerHost: len(bodies)}
 	client := &http.Client{Transport: transport, Timeout: 30 * time.Second}
 	var wg sync.WaitGroup
@@ -695,6 +702,7 @@ func postBurst(targets []string, bodies [][]byte) burstResult {
 				return
 			}
 			res.statuses[resp.StatusCode]++
+			res.byStatus[resp.StatusCode] = append(res.byStatus[resp.StatusCode], took)
 			if resp.StatusCode >= 500 {
 				res.serverErrors++
 				if res.firstServerError == "" {
@@ -707,14 +715,37 @@ func postBurst(targets []string, bodies [][]byte) burstResult {
 		}()
 	}
 	time.Sleep(200 * time.Millisecond)
+	busy0, total0 := cpuTicks()
+	procs0 := cpuByProgram()
+	began := time.Now()
 	close(gate)
 	wg.Wait()
+	res.took = time.Since(began)
+	busy1, total1 := cpuTicks()
+	res.busy = float64(busy1-busy0) / float64(max(1, total1-total0))
+	res.cpuByProg = map[string]time.Duration{}
+	for name, t := range cpuByProgram() {
+		if d := t - procs0[name]; d > 0 {
+			res.cpuByProg[name] = time.Duration(d) * 10 * time.Millisecond
+		}
+	}
 	// The clients leave: their connections must not idle on the server
 	// through the runs that follow.
 	transport.CloseIdleConnections()
-	sort.Slice(latencies, func(i, j int) bool { return latencies[i] < latencies[j] })
-	res.p99 = latencies[int(float64(len(latencies))*0.99+0.5)-1]
+	res.p99 = percentile(latencies, 0.99)
+	for _, l := range res.byStatus {
+		sort.Slice(l, func(i, j int) bool { return l[i] < l[j] })
+	}
 	return res
+}
+
+// percentile sorts latencies and returns the q-th.
+func percentile(latencies []time.Duration, q float64) time.Duration {
+	if len(latencies) == 0 {
+		return 0
+	}
+	sort.Slice(latencies, func(i, j int) bool { return latencies[i] < latencies[j] })
+	return latencies[max(0, int(float64(len(latencies))*q+0.5)-1)]
 }
 
 type results struct {
