@@ -166,7 +166,7 @@ type NewBooking struct {
 // session type is held as pending_payment and goes through Stripe
 // Checkout: the booking's CheckoutURL is where to send the prospect.
 func (b *Bookings) Book(ctx context.Context, in NewBooking) (Booking, string, error) {
-	inq, err := getInquiry(ctx, b.db, in.InquiryID)
+	inq, kind, err := inquiryAndSessionType(ctx, b.db, in.InquiryID, in.Type)
 	if err != nil {
 		return Booking{}, "", err
 	}
@@ -180,9 +180,8 @@ func (b *Bookings) Book(ctx context.Context, in NewBooking) (Booking, string, er
 		}
 		zone = in.Timezone
 	}
-	kind, err := sessionTypeBySlug(ctx, b.db, in.Type)
-	if err != nil {
-		return Booking{}, "", err
+	if kind.ID == "" {
+		return Booking{}, "", unknownSessionType()
 	}
 	cents, currency := kind.Price(inq.Region)
 	if cents > 0 && b.stripe == nil {

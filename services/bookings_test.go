@@ -472,3 +472,34 @@ func TestMarkingALeadBookedLocksTheLeadBeforeTheFunnel(t *testing.T) {
 		t.Fatalf("booked counted %d (%v), want 1", counted, err)
 	}
 }
+
+// A booking names its session type by slug, in any case; a slug no active
+// type has is refused on the type field, and nothing is booked.
+func TestBookRefusesUnknownAndRetiredSessionTypes(t *testing.T) {
+	f := newBookingFixture(t, 0)
+	ctx := context.Background()
+	f.mustConsultant(t, "dana@consult.example.com", "django", "America/Toronto", "mon-fri 09:00-17:00")
+	if _, err := f.db.Exec(`INSERT INTO session_types (slug, name, description, position, active) VALUES ('retired', 'Retired', '', 9, false)`); err != nil {
+		t.Fatal(err)
+	}
+	for _, slug := range []string{"no-such-type", "retired"} {
+		inq := f.mustLead(t, slug+"@example.com", "django")
+		_, _, err := f.bookings.Book(ctx, services.NewBooking{InquiryID: inq.ID, Start: f.at(8, 10, 0), Type: slug})
+		var e *services.Error
+		if !errors.As(err, &e) || e.Code != services.CodeInvalid || e.Fields["type"] == "" {
+			t.Fatalf("type %q: %v, want invalid on the type field", slug, err)
+		}
+	}
+	var booked int
+	if err := f.db.Get(&booked, `SELECT count(*) FROM bookings`); err != nil || booked != 0 {
+		t.Fatalf("%d bookings (%v) after refused types", booked, err)
+	}
+	inq := f.mustLead(t, "upper@example.com", "django")
+	bk, _, err := f.bookings.Book(ctx, services.NewBooking{InquiryID: inq.ID, Start: f.at(8, 10, 0), Type: "CONSULTATION"})
+	if err != nil || bk.SessionType != services.DefaultSessionType {
+		t.Fatalf("type in capitals: %v, %q", err, bk.SessionType)
+	}
+	if _, _, err := f.bookings.Book(ctx, services.NewBooking{InquiryID: "6f1c2a9e-0000-4000-8000-000000000000", Start: f.at(8, 11, 0)}); !errors.Is(err, services.ErrNotFound) {
+		t.Fatalf("an inquiry nobody has: %v, want not found", err)
+	}
+}

@@ -58,8 +58,12 @@ func (s *Leads) Inquiry(ctx context.Context, id string) (Inquiry, error) {
 // getInquiry reads an inquiry for the prospect's flow; an erased lead's
 // inquiries are gone from it.
 func getInquiry(ctx context.Context, q sqlx.QueryerContext, id string) (Inquiry, error) {
-	return readInquiry(ctx, q, id, `AND NOT EXISTS (SELECT 1 FROM leads WHERE leads.id = inquiries.lead_id AND erased_at IS NOT NULL)`)
+	return readInquiry(ctx, q, id, inquiryOfLiveLead)
 }
+
+// inquiryOfLiveLead, after a WHERE on inquiries, leaves out the inquiries
+// of erased leads.
+const inquiryOfLiveLead = `AND NOT EXISTS (SELECT 1 FROM leads WHERE leads.id = inquiries.lead_id AND erased_at IS NOT NULL)`
 
 // getInquiryAny reads an inquiry whatever became of its lead, for staff.
 func getInquiryAny(ctx context.Context, q sqlx.QueryerContext, id string) (Inquiry, error) {

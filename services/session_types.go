@@ -84,20 +84,48 @@ func (s *SessionTypes) All(ctx context.Context) ([]SessionType, error) {
 }
 
 // sessionTypeBySlug reads an active type; "" means the default.
-func sessionTypeBySlug(ctx context.Context, q sqlx.QueryerContext, slug string) (SessionType, error) {
+// unknownSessionType refuses a slug no active session type has.
+func unknownSessionType() error {
+	return Invalid(map[string]string{"type": "Choose one of the consultations we offer."})
+}
+
+// sessionTypeSlug is the slug a booking asks for: "" is the free consultation.
+func sessionTypeSlug(slug string) string {
 	if slug == "" {
-		slug = DefaultSessionType
+		return DefaultSessionType
 	}
-	var t SessionType
-	err := getPrepared(ctx, q, &t, `SELECT `+sessionTypeColumns+` FROM session_types WHERE slug = $1 AND active`, strings.ToLower(slug))
+	return strings.ToLower(slug)
+}
+
+// inquiryAndSessionType reads the inquiry a booking is for (as getInquiry)
+// and the active session type it asks for, in one round trip: every
+// booking needs both first. The type is zero (no ID) when no active type
+// has the slug.
+func inquiryAndSessionType(ctx context.Context, q sqlx.QueryerContext, inquiryID, slug string) (Inquiry, SessionType, error) {
+	if !ValidUUID(inquiryID) {
+		return Inquiry{}, SessionType{}, ErrNotFound
+	}
+	var row struct {
+		Inquiry
+		Type SessionType `db:"st"`
+	}
+	err := getPrepared(ctx, q, &row, inquiryAndSessionTypeSQL, inquiryID, sessionTypeSlug(slug))
 	if errors.Is(err, sql.ErrNoRows) {
-		return t, Invalid(map[string]string{"type": "Choose one of the consultations we offer."})
+		return Inquiry{}, SessionType{}, ErrNotFound
 	}
 	if err != nil {
-		return t, fmt.Errorf("session type: %w", err)
+		return Inquiry{}, SessionType{}, fmt.Errorf("get inquiry and session type: %w", err)
 	}
-	return t, nil
+	return row.Inquiry, row.Type, nil
 }
+
+const inquiryAndSessionTypeSQL = `
+	SELECT i.*, COALESCE(st.id::text, '') AS "st.id", COALESCE(st.slug, '') AS "st.slug", COALESCE(st.name, '') AS "st.name",
+	       COALESCE(st.description, '') AS "st.description", st.price_cad_cents AS "st.price_cad_cents",
+	       st.price_usd_cents AS "st.price_usd_cents", COALESCE(st.active, false) AS "st.active",
+	       COALESCE(st.position, 0) AS "st.position", COALESCE(st.updated_at, 'epoch') AS "st.updated_at"
+	FROM (SELECT ` + inquiryColumns + ` FROM inquiries WHERE id = $1 ` + inquiryOfLiveLead + `) i
+	LEFT JOIN session_types st ON st.slug = $2 AND st.active`
 
 // SessionTypeInput is an admin's edit of a type; prices in cents, 0 = free.
 type SessionTypeInput struct {
