@@ -115,14 +115,21 @@ func TestHealthReady(t *testing.T) {
 	}
 }
 
-// Warming a pool leaves its connections open and idle for the first burst.
-func TestWarmPoolLeavesConnectionsIdle(t *testing.T) {
+// openMainPool opens the server's main pool on a fresh test database.
+func openMainPool(t *testing.T) *sqlx.DB {
+	t.Helper()
 	_, url := pgtest.NewDBWithURL(t)
 	db, err := services.OpenDB(url)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// Warming a pool leaves its connections open and idle for the first burst.
+func TestWarmPoolLeavesConnectionsIdle(t *testing.T) {
+	db := openMainPool(t)
 	if err := services.WarmPool(context.Background(), db, 6); err != nil {
 		t.Fatal(err)
 	}
@@ -134,12 +141,7 @@ func TestWarmPoolLeavesConnectionsIdle(t *testing.T) {
 // Warming a pool whose transaction statements are prepared prepares them
 // on every connection, so no transaction of the first burst pays for it.
 func TestWarmPoolPreparesTransactionStatementsOnEachConnection(t *testing.T) {
-	_, url := pgtest.NewDBWithURL(t)
-	db, err := services.OpenDB(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := openMainPool(t)
 	ctx := context.Background()
 	if err := services.PrepareTxStatements(ctx, db); err != nil {
 		t.Fatal(err)
