@@ -59,16 +59,14 @@ func (b *Bookings) enqueueBooked(ctx context.Context, tx *sqlx.Tx, bk Booking, t
 // consultant, and queues both; it reports whether the cap held the
 // prospect's message back.
 func (b *Bookings) enqueueBoth(ctx context.Context, tx *sqlx.Tx, bookingID string, d InviteDetails, prospectKind, consultantKind string) (bool, error) {
-	prospect, err := renderOutboxMessage(bookingID, prospectKind, d, ProspectInviteEmail)
+	prospect, err := b.prospectMessage(bookingID, prospectKind, d, ProspectInviteEmail)
 	if err != nil {
 		return false, err
 	}
-	prospect.Audience, prospect.DailyCap = AudienceProspect, b.cfg.ProspectMailPerDay
-	consultant, err := renderOutboxMessage(bookingID, consultantKind, d, ConsultantNoticeEmail)
+	consultant, err := consultantMessage(bookingID, consultantKind, d, ConsultantNoticeEmail)
 	if err != nil {
 		return false, err
 	}
-	consultant.Audience = AudienceConsultant
 	capped, _, err := enqueuePair(ctx, tx, prospect, consultant)
 	return capped, err
 }
@@ -111,24 +109,36 @@ func (b *Bookings) enqueueCancelled(ctx context.Context, tx *sqlx.Tx, bk Booking
 
 // enqueueProspect queues mail to the prospect under the daily cap per address.
 func (b *Bookings) enqueueProspect(ctx context.Context, tx *sqlx.Tx, bookingID, kind string, d InviteDetails, build func(InviteDetails) (Email, error)) (bool, error) {
-	msg, err := renderOutboxMessage(bookingID, kind, d, build)
+	msg, err := b.prospectMessage(bookingID, kind, d, build)
 	if err != nil {
 		return false, err
 	}
-	msg.Audience, msg.DailyCap = AudienceProspect, b.cfg.ProspectMailPerDay
 	_, capped, err := enqueue(ctx, tx, msg)
 	return capped, err
 }
 
 // enqueueConsultant queues mail to a consultant; it is never capped.
 func enqueueConsultant(ctx context.Context, tx *sqlx.Tx, bookingID, kind string, d InviteDetails, build func(InviteDetails) (Email, error)) error {
-	msg, err := renderOutboxMessage(bookingID, kind, d, build)
+	msg, err := consultantMessage(bookingID, kind, d, build)
 	if err != nil {
 		return err
 	}
-	msg.Audience = AudienceConsultant
 	_, err = Enqueue(ctx, tx, msg)
 	return err
+}
+
+// prospectMessage renders mail to the prospect, under their daily cap.
+func (b *Bookings) prospectMessage(bookingID, kind string, d InviteDetails, build func(InviteDetails) (Email, error)) (OutboxMessage, error) {
+	msg, err := renderOutboxMessage(bookingID, kind, d, build)
+	msg.Audience, msg.DailyCap = AudienceProspect, b.cfg.ProspectMailPerDay
+	return msg, err
+}
+
+// consultantMessage renders mail to the consultant; it is never capped.
+func consultantMessage(bookingID, kind string, d InviteDetails, build func(InviteDetails) (Email, error)) (OutboxMessage, error) {
+	msg, err := renderOutboxMessage(bookingID, kind, d, build)
+	msg.Audience = AudienceConsultant
+	return msg, err
 }
 
 func renderOutboxMessage(bookingID, kind string, d InviteDetails, build func(InviteDetails) (Email, error)) (OutboxMessage, error) {

@@ -29,15 +29,20 @@ func OpenDB(databaseURL string) (*sqlx.DB, error) {
 	if err != nil {
 		return nil, err
 	}
+	return openPool(dsn, MainPoolSize, "database")
+}
+
+// openPool opens a pool of up to size connections to dsn.
+func openPool(dsn string, size int, what string) (*sqlx.DB, error) {
 	db, err := sqlx.Open("postgres", dsn)
 	if err != nil {
-		return nil, fmt.Errorf("open database: %w", err)
+		return nil, fmt.Errorf("open %s: %w", what, err)
 	}
-	db.SetMaxOpenConns(MainPoolSize)
+	db.SetMaxOpenConns(size)
 	// As many idle as open: after a burst, closing half the pool means the
 	// next burst pays a new backend and a SCRAM handshake per connection.
 	// Idle ones still close after five minutes.
-	db.SetMaxIdleConns(MainPoolSize)
+	db.SetMaxIdleConns(size)
 	db.SetConnMaxIdleTime(5 * time.Minute)
 	db.SetConnMaxLifetime(time.Hour)
 	return db, nil

@@ -7,7 +7,6 @@ import (
 	"net/url"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/jmoiron/sqlx"
 )
@@ -43,15 +42,7 @@ func OpenPreparedPool(databaseURL string) (*sqlx.DB, error) {
 	if dsn, err = withBinaryParameters(dsn); err != nil {
 		return nil, err
 	}
-	db, err := sqlx.Open("postgres", dsn)
-	if err != nil {
-		return nil, fmt.Errorf("open prepared pool: %w", err)
-	}
-	db.SetMaxOpenConns(PreparedPoolSize)
-	db.SetMaxIdleConns(PreparedPoolSize)
-	db.SetConnMaxIdleTime(5 * time.Minute)
-	db.SetConnMaxLifetime(time.Hour)
-	return db, nil
+	return openPool(dsn, PreparedPoolSize, "prepared pool")
 }
 
 // withRuntimeParam adds a setting that lib/pq sends to the server at
