@@ -40,6 +40,10 @@ type MailerConfig struct {
 	MaxAttempts int           // default 8
 	Backoff     time.Duration // first retry delay, doubled per attempt; default 1m
 	BatchSize   int           // rows claimed per transaction; default 20
+	// After a wake, Run waits until no wake has come for Settle (default
+	// 50ms), or MaxDelay (default 1s) since the first, before it delivers.
+	Settle   time.Duration
+	MaxDelay time.Duration
 }
 
 // Mailer delivers due outbox rows.
@@ -53,11 +57,14 @@ type Mailer struct {
 	maxAttempts int
 	backoff     time.Duration
 	batchSize   int
+	settle      time.Duration
+	maxDelay    time.Duration
 	wake        chan struct{}
 }
 
-// Wake asks Run for a round now rather than at the next tick, so an invite
-// leaves as soon as its booking commits. It never blocks.
+// Wake asks Run for a round once the wakes settle rather than at the next
+// tick, so an invite leaves moments after its booking commits. It never
+// blocks.
 func (m *Mailer) Wake() {
 	select {
 	case m.wake <- struct{}{}:
@@ -86,6 +93,8 @@ func NewMailer(db *sqlx.DB, cfg MailerConfig) *Mailer {
 		maxAttempts: positiveOr(cfg.MaxAttempts, defaultMaxAttempts),
 		backoff:     positiveOr(cfg.Backoff, defaultBackoff),
 		batchSize:   positiveOr(cfg.BatchSize, defaultBatchSize),
+		settle:      positiveOr(cfg.Settle, 50*time.Millisecond),
+		maxDelay:    positiveOr(cfg.MaxDelay, time.Second),
 		wake:        make(chan struct{}, 1),
 	}
 	if m.dir == "" {
@@ -160,6 +169,33 @@ func (m *Mailer) Run(ctx context.Context, every time.Duration) {
 			return
 		case <-ticker.C:
 		case <-m.wake:
+			if !m.waitForQuiet(ctx) {
+				return
+			}
+		}
+	}
+}
+
+// waitForQuiet waits, after a wake, until no wake has come for m.settle or
+// m.maxDelay has passed since the first: a burst of bookings is then
+// answered first and its invitations leave together just after, instead
+// of the mailer competing with the burst for the same cores. It reports
+// false when ctx ended.
+func (m *Mailer) waitForQuiet(ctx context.Context) bool {
+	deadline := time.NewTimer(m.maxDelay)
+	defer deadline.Stop()
+	quiet := time.NewTimer(m.settle)
+	defer quiet.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return false
+		case <-deadline.C:
+			return true
+		case <-quiet.C:
+			return true
+		case <-m.wake:
+			quiet.Reset(m.settle)
 		}
 	}
 }

@@ -357,3 +357,68 @@ func TestMailerRunDrainsFullBatchesAtOnce(t *testing.T) {
 		t.Fatalf("sent rows = %d, want 3", got)
 	}
 }
+
+// runMailer runs m until the test ends, and returns once a first mail,
+// enqueued before it started, is sent: Run is then past its first round.
+func runMailer(t *testing.T, db *sqlx.DB, m *services.Mailer, tr signalTransport) {
+	t.Helper()
+	mustEnqueue(t, db, testMail(0))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		m.Run(ctx, time.Hour) // an interval the test never waits for
+		close(done)
+	}()
+	t.Cleanup(func() { cancel(); <-done })
+	select {
+	case <-tr.sent:
+	case <-time.After(30 * time.Second):
+		t.Fatal("Run did not deliver what was due when it started")
+	}
+}
+
+func TestMailerRunDeliversWhenABurstOfWakesSettles(t *testing.T) {
+	db := pgtest.NewDB(t)
+	tr := signalTransport{sent: make(chan []byte, 2)}
+	m := newMailer(db, tr, newTestClock(), services.MailerConfig{Settle: time.Second, MaxDelay: time.Hour})
+	runMailer(t, db, m, tr)
+
+	mustEnqueue(t, db, testMail(1))
+	burst := time.NewTicker(20 * time.Millisecond)
+	defer burst.Stop()
+	for end := time.Now().Add(1500 * time.Millisecond); time.Now().Before(end); {
+		m.Wake()
+		select {
+		case <-tr.sent:
+			t.Fatal("the mailer delivered while wakes were still coming")
+		case <-burst.C:
+		}
+	}
+	select {
+	case <-tr.sent:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the mailer did not deliver once the wakes stopped")
+	}
+}
+
+func TestMailerRunDeliversWithinMaxDelayOfEndlessWakes(t *testing.T) {
+	db := pgtest.NewDB(t)
+	tr := signalTransport{sent: make(chan []byte, 2)}
+	m := newMailer(db, tr, newTestClock(), services.MailerConfig{Settle: time.Second, MaxDelay: 300 * time.Millisecond})
+	runMailer(t, db, m, tr)
+
+	mustEnqueue(t, db, testMail(1))
+	burst := time.NewTicker(20 * time.Millisecond)
+	defer burst.Stop()
+	giveUp := time.After(30 * time.Second)
+	for {
+		m.Wake()
+		select {
+		case <-tr.sent:
+			return
+		case <-giveUp:
+			t.Fatal("endless wakes held the mail back past MaxDelay")
+		case <-burst.C:
+		}
+	}
+}
