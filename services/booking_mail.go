@@ -59,16 +59,25 @@ func (b *Bookings) enqueueBooked(ctx context.Context, tx *sqlx.Tx, bk Booking, t
 // consultant, and queues both; it reports whether the cap held the
 // prospect's message back.
 func (b *Bookings) enqueueBoth(ctx context.Context, tx *sqlx.Tx, bookingID string, d InviteDetails, prospectKind, consultantKind string) (bool, error) {
-	prospect, err := b.prospectMessage(bookingID, prospectKind, d, ProspectInviteEmail)
-	if err != nil {
-		return false, err
-	}
-	consultant, err := consultantMessage(bookingID, consultantKind, d, ConsultantNoticeEmail)
+	prospect, consultant, err := b.pairMessages(bookingID, d, prospectKind, consultantKind)
 	if err != nil {
 		return false, err
 	}
 	capped, _, err := enqueuePair(ctx, tx, prospect, consultant)
 	return capped, err
+}
+
+// pairMessages renders the prospect's and the consultant's message about
+// one event. Both carry the same .ics, so it is rendered once.
+func (b *Bookings) pairMessages(bookingID string, d InviteDetails, prospectKind, consultantKind string) (prospect, consultant OutboxMessage, err error) {
+	if d, err = d.withICS(); err != nil {
+		return prospect, consultant, fmt.Errorf("%s email: %w", prospectKind, err)
+	}
+	if prospect, err = b.prospectMessage(bookingID, prospectKind, d, ProspectInviteEmail); err != nil {
+		return prospect, consultant, err
+	}
+	consultant, err = consultantMessage(bookingID, consultantKind, d, ConsultantNoticeEmail)
+	return prospect, consultant, err
 }
 
 // enqueueMoved sends the prospect the moved event; a consultant who lost the

@@ -60,6 +60,7 @@ func RenderEmail(e Email) ([]byte, error) {
 	}
 
 	var b bytes.Buffer
+	b.Grow(len(body) + 1024)
 	writeMailHeader(&b, "From", from)
 	writeMailHeader(&b, "To", to)
 	writeMailHeader(&b, "Subject", mime.QEncoding.Encode("UTF-8", mailHeaderText(e.Subject)))
@@ -143,6 +144,7 @@ func mailBody(e Email) (string, []byte, error) {
 		return altType, alt, err
 	}
 	var b bytes.Buffer
+	b.Grow(len(alt) + base64Size(len(e.Calendar)) + 512)
 	mw := multipart.NewWriter(&b)
 	p, err := mw.CreatePart(textproto.MIMEHeader{"Content-Type": {altType}})
 	if err != nil {
@@ -168,6 +170,8 @@ func mailBody(e Email) (string, []byte, error) {
 // alternativeBody holds text, HTML and, when present, the iTIP calendar.
 func alternativeBody(e Email) (string, []byte, error) {
 	var b bytes.Buffer
+	// Quoted-printable adds a little to mostly ASCII text.
+	b.Grow((len(e.Text)+len(e.HTML))*11/10 + base64Size(len(e.Calendar)) + 1024)
 	mw := multipart.NewWriter(&b)
 	if err := writeQPPart(mw, "text/plain; charset=UTF-8", e.Text); err != nil {
 		return "", nil, err
@@ -214,13 +218,20 @@ func writeBase64Part(mw *multipart.Writer, h textproto.MIMEHeader, data []byte) 
 	if err != nil {
 		return err
 	}
-	enc := base64.StdEncoding.EncodeToString(data)
+	enc := make([]byte, base64.StdEncoding.EncodedLen(len(data)))
+	base64.StdEncoding.Encode(enc, data)
+	lines := make([]byte, 0, base64Size(len(data)))
 	for len(enc) > 76 {
-		if _, err := io.WriteString(p, enc[:76]+mailLineEnd); err != nil {
-			return err
-		}
+		lines = append(append(lines, enc[:76]...), mailLineEnd...)
 		enc = enc[76:]
 	}
-	_, err = io.WriteString(p, enc+mailLineEnd)
+	lines = append(append(lines, enc...), mailLineEnd...)
+	_, err = p.Write(lines)
 	return err
+}
+
+// base64Size is the length of n bytes in base64 lines of 76 with CRLFs.
+func base64Size(n int) int {
+	enc := base64.StdEncoding.EncodedLen(n)
+	return enc + (enc/76+1)*len(mailLineEnd)
 }

@@ -13,7 +13,7 @@ import (
 	"consultd/internal/icaltest"
 )
 
-func inviteTestDetails(t *testing.T) InviteDetails {
+func inviteTestDetails(t testing.TB) InviteDetails {
 	t.Helper()
 	start := time.Date(2026, 12, 1, 12, 30, 0, 0, time.UTC) // 9:00 a.m. in St. John's
 	return InviteDetails{
@@ -262,5 +262,40 @@ func TestMailSubjectsCarryNoProspectText(t *testing.T) {
 				t.Fatalf("%s %s Subject %q carries prospect text", name, method, e.Subject)
 			}
 		}
+	}
+}
+
+// BenchmarkRenderBookingMail renders what a confirmed booking queues: the
+// prospect's invite and the consultant's notice, as the outbox stores them.
+func BenchmarkRenderBookingMail(b *testing.B) {
+	d := inviteTestDetails(b)
+	bookings := &Bookings{}
+	b.ReportAllocs()
+	for b.Loop() {
+		prospect, consultant, err := bookings.pairMessages("booking-42", d, "invite", "consultant")
+		if err != nil || len(prospect.Message) == 0 || len(consultant.Message) == 0 {
+			b.Fatalf("render: %v", err)
+		}
+	}
+}
+
+func TestPairMessagesCarryTheEventsICS(t *testing.T) {
+	d := inviteTestDetails(t)
+	ics, err := InviteICS(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	prospect, consultant, err := (&Bookings{}).pairMessages("booking-42", d, "invite", "consultant")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, msg := range []OutboxMessage{prospect, consultant} {
+		_, root := mustParseMessage(t, msg.Message)
+		if !bytes.Equal(root.find(t, "text/calendar").body, ics) || !bytes.Equal(root.find(t, "application/ics").body, ics) {
+			t.Fatalf("%s: calendar part or attachment differs from the event's .ics", msg.To)
+		}
+	}
+	if prospect.To != d.Prospect.Email || consultant.To != d.Consultant.Email {
+		t.Fatalf("recipients %q and %q", prospect.To, consultant.To)
 	}
 }

@@ -6,7 +6,7 @@ import (
 	"time"
 )
 
-func mustLoadLocation(t *testing.T, name string) *time.Location {
+func mustLoadLocation(t testing.TB, name string) *time.Location {
 	t.Helper()
 	loc, err := time.LoadLocation(name)
 	if err != nil {
