@@ -813,6 +813,10 @@ func (r results) write(s settings) error {
 	for _, row := range rows {
 		b.WriteString("| " + strings.Join(row, " | ") + " |\n")
 	}
+	// What the machine allows in this run, whatever the handlers do: the
+	// server's do-nothing answer against nginx, and its tail.
+	fmt.Fprintf(&b, "\nBounds in this run: `/healthz`, which does nothing, served %.0f req/s, %.2f of nginx's rate, so the article at %.2f of `/healthz` is %.2f of nginx; `/healthz`'s own p99 was %s. Each race's floor is in its baseline column.\n",
+		r.healthz.rps, r.healthz.rps/r.nginx.rps, r.article.rps/r.healthz.rps, articleRatio, ms(r.healthz.p99))
 	for _, x := range []raceResult{r.race1, r.race2} {
 		if x.firstServerError != "" {
 			fmt.Fprintf(&b, "\nA booking answered %s\n", strings.TrimSpace(x.firstServerError))
