@@ -68,11 +68,8 @@ func (b *Bookings) enqueueBoth(ctx context.Context, tx *sqlx.Tx, bookingID strin
 }
 
 // pairMessages renders the prospect's and the consultant's message about
-// one event. Both carry the same .ics, so it is rendered once.
+// one event.
 func (b *Bookings) pairMessages(bookingID string, d InviteDetails, prospectKind, consultantKind string) (prospect, consultant OutboxMessage, err error) {
-	if d, err = d.withICS(); err != nil {
-		return prospect, consultant, fmt.Errorf("%s email: %w", prospectKind, err)
-	}
 	if prospect, err = b.prospectMessage(bookingID, prospectKind, d, ProspectInviteEmail); err != nil {
 		return prospect, consultant, err
 	}

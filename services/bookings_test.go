@@ -368,6 +368,9 @@ func TestBookingCaughtInAConstraintDeadlockEndsAsSlotTaken(t *testing.T) {
 	for day := 8; day <= 11; day++ {
 		rivalCaught, bookErr := bookIntoADeadlock(t, f, c.ID, day)
 		if rivalCaught {
+			if bookErr != nil {
+				t.Fatalf("December %d: the rival's wait was ended, yet the booking failed: %v", day, bookErr)
+			}
 			t.Logf("December %d: PostgreSQL ended the rival's wait, not the booking's; again", day)
 			continue
 		}

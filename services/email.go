@@ -230,7 +230,8 @@ func writeBase64Part(mw *multipart.Writer, h textproto.MIMEHeader, data []byte) 
 	return err
 }
 
-// base64Size is the length of n bytes in base64 lines of 76 with CRLFs.
+// base64Size is at most two more than the length of n bytes in base64
+// lines of 76 with CRLFs: room enough to write them without growing.
 func base64Size(n int) int {
 	enc := base64.StdEncoding.EncodedLen(n)
 	return enc + (enc/76+1)*len(mailLineEnd)

@@ -40,16 +40,6 @@ type InviteDetails struct {
 	Rescheduled  bool   // REQUEST that moves an existing booking
 	Reassigned   bool   // REQUEST that keeps the time with another consultant
 	Refund       RefundNote
-
-	ics []byte // the event's .ics when already rendered (withICS)
-}
-
-// withICS renders the event's .ics once for every message built from d.
-// Fields changed on the copy it returns are not reflected in the .ics.
-func (d InviteDetails) withICS() (InviteDetails, error) {
-	ics, err := InviteICS(d)
-	d.ics = ics
-	return d, err
 }
 
 // ProspectInviteEmail is the invite (or cancellation) for the prospect; times in the prospect's zone.
@@ -130,14 +120,13 @@ func (d InviteDetails) check() error {
 }
 
 // email renders one message of kind ("invite", "cancel", "consultant") to
-// someone, with times in their zone; every recipient gets the same .ics.
+// someone, with times in their zone. Every recipient's .ics has the same
+// UID, sequence and times; what else it holds follows d, so the
+// consultant's carries no manage link (ConsultantNoticeEmail).
 func (d InviteDetails) email(to Person, loc *time.Location, kind, subject string) (Email, error) {
-	ics := d.ics
-	if ics == nil {
-		var err error
-		if ics, err = InviteICS(d); err != nil {
-			return Email{}, fmt.Errorf("%s email: %w", kind, err)
-		}
+	ics, err := InviteICS(d)
+	if err != nil {
+		return Email{}, fmt.Errorf("%s email: %w", kind, err)
 	}
 	text, html, err := renderInviteBodies(kind, d.mailData(loc))
 	if err != nil {
