@@ -154,6 +154,18 @@ func TestBookCreatesBookingInvitesAndMarksLead(t *testing.T) {
 	if got := strings.Join(outboxKinds(t, f.db, bk.ID), ","); got != "invite,consultant_notice" {
 		t.Fatalf("outbox = %s", got)
 	}
+	// Whoever holds the manage link can cancel: only the prospect gets it,
+	// in no part of the consultant's notice (its .ics included).
+	unfold := strings.NewReplacer("\r\n ", "", "\r\n\t", "")
+	for kind, want := range map[string]bool{"invite": true, "consultant_notice": false} {
+		var raw string
+		if err := f.db.Get(&raw, `SELECT convert_from(message, 'UTF8') FROM outbox WHERE booking_id = $1 AND kind = $2`, bk.ID, kind); err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Contains(unfold.Replace(mailText(t, raw)), token); got != want {
+			t.Fatalf("%s carries the manage token: %v, want %v", kind, got, want)
+		}
+	}
 	var status, consultant string
 	f.db.QueryRow(`SELECT status, consultant_id FROM leads WHERE id = $1`, lead.LeadID).Scan(&status, &consultant)
 	if status != "booked" || consultant != ana.ID {
