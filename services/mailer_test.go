@@ -370,10 +370,17 @@ func runMailer(t *testing.T, db *sqlx.DB, m *services.Mailer, tr signalTransport
 		close(done)
 	}()
 	t.Cleanup(func() { cancel(); <-done })
+	mustBeSent(t, tr, "Run did not deliver what was due when it started")
+}
+
+// mustBeSent waits for tr to send a message, and fails with failure if
+// none comes within 30 s.
+func mustBeSent(t *testing.T, tr signalTransport, failure string) {
+	t.Helper()
 	select {
 	case <-tr.sent:
 	case <-time.After(30 * time.Second):
-		t.Fatal("Run did not deliver what was due when it started")
+		t.Fatal(failure)
 	}
 }
 
@@ -394,11 +401,7 @@ func TestMailerRunDeliversWhenABurstOfWakesSettles(t *testing.T) {
 		case <-burst.C:
 		}
 	}
-	select {
-	case <-tr.sent:
-	case <-time.After(30 * time.Second):
-		t.Fatal("the mailer did not deliver once the wakes stopped")
-	}
+	mustBeSent(t, tr, "the mailer did not deliver once the wakes stopped")
 }
 
 func TestMailerRunDeliversWithinMaxDelayOfEndlessWakes(t *testing.T) {
