@@ -430,10 +430,13 @@ func (b *Bookings) lockLeadForBooking(ctx context.Context, tx *sqlx.Tx, leadID s
 }
 
 const (
-	lockLeadSQL     = `SELECT 1 FROM leads WHERE id = $1 FOR UPDATE`
+	lockLeadSQL = `SELECT 1 FROM leads WHERE id = $1 FOR UPDATE`
+	// upcomingBookingSQL is the id of lead $1's live booking that has not
+	// ended by $2, if any.
+	upcomingBookingSQL = `SELECT id::text FROM bookings WHERE lead_id = $1 AND ` + liveBookingSQL + ` AND ends_at > $2
+		ORDER BY starts_at LIMIT 1`
 	leadBookingsSQL = `
-		SELECT (SELECT id::text FROM bookings WHERE lead_id = $1 AND ` + liveBookingSQL + ` AND ends_at > $2
-		        ORDER BY starts_at LIMIT 1) AS upcoming,
+		SELECT (` + upcomingBookingSQL + `) AS upcoming,
 		       (SELECT count(*) FROM bookings WHERE lead_id = $1 AND created_at > $3) AS recent`
 )
 
@@ -444,9 +447,7 @@ const bookingsPerLeadPerDay = 3
 // ended, or "".
 func upcomingBooking(ctx context.Context, tx *sqlx.Tx, leadID string, now time.Time) (string, error) {
 	var ids []string
-	err := tx.SelectContext(ctx, &ids, `
-		SELECT id FROM bookings WHERE lead_id = $1 AND `+liveBookingSQL+` AND ends_at > $2
-		ORDER BY starts_at LIMIT 1`, leadID, now)
+	err := tx.SelectContext(ctx, &ids, upcomingBookingSQL, leadID, now)
 	if err != nil {
 		return "", fmt.Errorf("upcoming bookings: %w", err)
 	}

@@ -263,9 +263,9 @@ func recordCapture(ctx context.Context, tx *sqlx.Tx, in NewLead, inq Inquiry, cr
 	return leadEvent(ctx, tx, inq.LeadID, kind, map[string]string{"inquiry_id": inq.ID, "assessment_id": in.AssessmentID, "team": inq.Team})
 }
 
-// leadEvent adds a line to the lead's history.
 const leadEventSQL = `INSERT INTO lead_events (lead_id, kind, detail, actor) VALUES ($1, $2, $3, $4)`
 
+// leadEvent adds a line to the lead's history.
 func leadEvent(ctx context.Context, tx *sqlx.Tx, leadID, kind string, detail map[string]string) error {
 	raw := jsonArg(detail)
 	if _, err := execPrepared(ctx, tx, leadEventSQL, leadID, kind, raw, ActorFrom(ctx).Label()); err != nil {

@@ -83,7 +83,6 @@ func (s *SessionTypes) All(ctx context.Context) ([]SessionType, error) {
 	return out, nil
 }
 
-// sessionTypeBySlug reads an active type; "" means the default.
 // unknownSessionType refuses a slug no active session type has.
 func unknownSessionType() error {
 	return Invalid(map[string]string{"type": "Choose one of the consultations we offer."})
